@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class AdverseEventsConfig(AppConfig):
+    name = "adverse_events"

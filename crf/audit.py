@@ -1,0 +1,133 @@
+"""Appending to the audit trail and verifying its hash chains.
+
+Each subject's entries form one chain (entries with no subject form the chain
+``study``). An entry's hash is SHA-256 over its content and the previous entry's
+hash, so changing, removing or reordering any entry breaks every hash after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from crf import guard
+from crf.models import AuditChain, AuditEntry
+
+GENESIS = "0" * 64
+
+HASHED_FIELDS = (
+    "chain",
+    "at",
+    "actor_username",
+    "subject_id",
+    "action",
+    "form_code",
+    "visit_code",
+    "object_model",
+    "object_id",
+    "group",
+    "row_key",
+    "variable",
+    "old_value",
+    "new_value",
+    "reason_code",
+    "reason_text",
+    "source",
+    "file_sha256",
+)
+
+
+def chain_key(subject_id: int | None) -> str:
+    return f"subject:{subject_id}" if subject_id is not None else "study"
+
+
+def compute_hash(prev_hash: str, values: dict[str, Any]) -> str:
+    payload = [prev_hash] + [
+        values[name].isoformat() if name == "at" else values[name] for name in HASHED_FIELDS
+    ]
+    canonical = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _lock_chain(key: str) -> AuditChain:
+    try:
+        with transaction.atomic():
+            return AuditChain.objects.select_for_update().get_or_create(
+                key=key, defaults={"head_hash": GENESIS}
+            )[0]
+    except IntegrityError:  # created by a concurrent transaction: lock the winner's row
+        return AuditChain.objects.select_for_update().get(key=key)
+
+
+def append(entries: list[dict[str, Any]]) -> list[AuditEntry]:
+    """Append entries (dicts of AuditEntry fields, without hashes) in order.
+
+    Must run inside the caller's transaction: the chain head stays locked until
+    it commits, so two writers of one subject never fork its chain.
+    """
+    if not entries:
+        return []
+    saved: list[AuditEntry] = []
+    heads: dict[str, AuditChain] = {}
+    with guard.services_writing():
+        for values in entries:
+            key = chain_key(values.get("subject_id"))
+            head = heads.get(key) or _lock_chain(key)
+            row = {"chain": key, **values}
+            row["entry_hash"] = compute_hash(head.head_hash, row)
+            row["prev_hash"] = head.head_hash
+            entry = AuditEntry(**row)
+            entry.save()
+            head.head_hash = entry.entry_hash
+            head.length += 1
+            heads[key] = head
+            saved.append(entry)
+    for head in heads.values():
+        head.save(update_fields=["head_hash", "length"])
+    return saved
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    chain: str
+    entry_id: int
+    message: str
+
+
+def _entry_values(entry: AuditEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in HASHED_FIELDS}
+
+
+def verify_chains() -> Iterator[ChainProblem | tuple[str, int]]:
+    """Yield a ChainProblem for each break, and ``(chain, length)`` for each chain read."""
+    current: str | None = None
+    prev = GENESIS
+    count = 0
+    lasts: dict[str, str] = {}
+    entries = AuditEntry.objects.order_by("chain", "id").iterator(chunk_size=2000)
+    for entry in entries:
+        if entry.chain != current:
+            if current is not None:
+                yield (current, count)
+            current, prev, count = entry.chain, GENESIS, 0
+        count += 1
+        if entry.prev_hash != prev:
+            yield ChainProblem(
+                entry.chain, entry.pk, "previous-hash link broken (an entry removed or reordered)"
+            )
+        expected = compute_hash(entry.prev_hash, _entry_values(entry))
+        if expected != entry.entry_hash:
+            yield ChainProblem(entry.chain, entry.pk, "content does not match its hash (edited)")
+        prev = entry.entry_hash
+        lasts[entry.chain] = entry.entry_hash
+    if current is not None:
+        yield (current, count)
+    # A chain whose recorded head is not its last entry lost entries at its end.
+    for head in AuditChain.objects.all():
+        if head.length and lasts.get(head.key) != head.head_hash:
+            yield ChainProblem(head.key, 0, "entries missing at the end of the chain")

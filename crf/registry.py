@@ -1,0 +1,182 @@
+"""The form registry: every concrete case report form, by its crf-spec code.
+
+Each registered form knows its code (``IC``, ``DM``, ``TA`` …), the visit kinds it
+belongs to (none for log forms), the mapping between its model fields and the
+crf-spec variable names (declared on the model as ``VARIABLES``), its repeating
+groups, its edit checks and its derivations. Import, export, PDFs and the generic
+form pages work over this registry, so a new form joins them by registering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.utils.functional import Promise
+
+from crf.checks import Check
+
+if TYPE_CHECKING:
+    from django import forms as django_forms
+
+    from crf.models import CaseReportForm, RepeatingRow
+
+Derivation = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One crf-spec variable and the model field that holds it."""
+
+    name: str
+    field: models.Field[Any, Any]
+    derived: bool = False
+    required: bool = False
+
+    @property
+    def field_name(self) -> str:
+        return self.field.name
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A repeating group (IE, TL, NTL, NL): rows of a child model, keyed by one variable."""
+
+    name: str
+    model: type[RepeatingRow]
+    key: str
+    variables: tuple[Variable, ...]
+
+    def variable(self, name: str) -> Variable:
+        return next(v for v in self.variables if v.name == name)
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    code: str
+    title: str | Promise
+    model: type[CaseReportForm]
+    visit_kinds: tuple[str, ...]
+    variables: tuple[Variable, ...]
+    groups: tuple[GroupSpec, ...] = ()
+    checks: tuple[Check, ...] = ()
+    derive: Derivation | None = None
+    form_class: type[django_forms.ModelForm[Any]] | None = None
+    once_per_subject: bool = False
+    order: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_log(self) -> bool:
+        return not self.visit_kinds
+
+    def variable(self, name: str) -> Variable:
+        return next(v for v in self.variables if v.name == name)
+
+    def variable_for_field(self, field_name: str) -> Variable | None:
+        return next((v for v in self.variables if v.field_name == field_name), None)
+
+    def group(self, name: str) -> GroupSpec:
+        return next(g for g in self.groups if g.name == name)
+
+    @property
+    def input_variables(self) -> tuple[Variable, ...]:
+        return tuple(v for v in self.variables if not v.derived)
+
+
+_REGISTRY: dict[str, FormSpec] = {}
+
+
+def _variables(
+    model: type[models.Model],
+    mapping: Mapping[str, str],
+    *,
+    derived: Iterable[str] = (),
+    required: Iterable[str] = (),
+) -> tuple[Variable, ...]:
+    derived_set, required_set = set(derived), set(required)
+    unknown = (derived_set | required_set) - set(mapping)
+    if unknown:
+        raise ValueError(f"{model.__name__}: unknown variables {sorted(unknown)}")
+    return tuple(
+        Variable(
+            name=name,
+            field=model._meta.get_field(field_name),  # type: ignore[arg-type]
+            derived=name in derived_set,
+            required=name in required_set,
+        )
+        for name, field_name in mapping.items()
+    )
+
+
+def group(
+    name: str,
+    model: type[RepeatingRow],
+    *,
+    key: str,
+    required: Sequence[str] = (),
+) -> GroupSpec:
+    return GroupSpec(
+        name=name,
+        model=model,
+        key=key,
+        variables=_variables(model, model.VARIABLES, required=required),
+    )
+
+
+def register(
+    model: type[CaseReportForm],
+    *,
+    code: str,
+    title: str | Promise,
+    visit_kinds: Sequence[str],
+    required: Sequence[str] = (),
+    derived: Sequence[str] = (),
+    groups: Sequence[GroupSpec] = (),
+    checks: Sequence[Check] = (),
+    derive: Derivation | None = None,
+    form_class: type[django_forms.ModelForm[Any]] | None = None,
+    once_per_subject: bool = False,
+    order: int = 0,
+) -> FormSpec:
+    """Register a concrete form; called from the owning app's ``AppConfig.ready``."""
+    if code in _REGISTRY and _REGISTRY[code].model is not model:
+        raise ValueError(f"Form code {code} is already registered.")
+    spec = FormSpec(
+        code=code,
+        title=title,
+        model=model,
+        visit_kinds=tuple(visit_kinds),
+        variables=_variables(model, model.VARIABLES, derived=derived, required=required),
+        groups=tuple(groups),
+        checks=tuple(checks),
+        derive=derive,
+        form_class=form_class,
+        once_per_subject=once_per_subject,
+        order=order,
+    )
+    _REGISTRY[code] = spec
+    return spec
+
+
+def get(code: str) -> FormSpec:
+    """The registered form ``code``; KeyError when there is none."""
+    return _REGISTRY[code]
+
+
+def for_model(model: type[models.Model]) -> FormSpec:
+    return next(spec for spec in _REGISTRY.values() if spec.model is model)
+
+
+def all_forms() -> list[FormSpec]:
+    return sorted(_REGISTRY.values(), key=lambda spec: (spec.order, spec.code))
+
+
+def forms_for_visit_kind(kind: str) -> list[FormSpec]:
+    return [spec for spec in all_forms() if kind in spec.visit_kinds]
+
+
+def log_forms() -> list[FormSpec]:
+    return [spec for spec in all_forms() if spec.is_log]

@@ -1,0 +1,89 @@
+"""Reads of case report forms shared by pages, exports and reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.urls import reverse
+
+from crf import registry
+from crf.models import CaseReportForm, FormStatus, Visit
+from crf.registry import FormSpec
+from study.models import Subject
+
+
+@dataclass
+class FormSlot:
+    spec: FormSpec
+    url: str
+    status: str
+    status_label: str
+    record: CaseReportForm | None = None
+
+
+@dataclass
+class Section:
+    title: str
+    visit: Visit | None
+    slots: list[FormSlot] = field(default_factory=list)
+
+
+def form_url(subject: Subject, spec: FormSpec, obj: CaseReportForm | None) -> str:
+    if spec.is_log and not spec.once_per_subject:
+        if obj is None or obj.pk is None:
+            return reverse("crf:form", kwargs={"subject_pk": subject.pk, "form_code": spec.code})
+        return reverse(
+            "crf:log_record",
+            kwargs={"subject_pk": subject.pk, "form_code": spec.code, "record_pk": obj.pk},
+        )
+    if obj is not None and obj.visit_id:
+        return reverse(
+            "crf:visit_form",
+            kwargs={"subject_pk": subject.pk, "visit_code": obj.visit.code, "form_code": spec.code},
+        )
+    return reverse("crf:form", kwargs={"subject_pk": subject.pk, "form_code": spec.code})
+
+
+def _status(obj: CaseReportForm | None) -> tuple[str, str]:
+    status = FormStatus(obj.status) if obj is not None else FormStatus.NOT_STARTED
+    return status.value, str(status.label)
+
+
+def subject_form_sections(subject: Subject) -> list[Section]:
+    """The subject's visits with their forms and statuses, then the log forms.
+
+    One query per registered form model plus one for the visits, whatever the
+    number of visits.
+    """
+    visits = list(Visit.objects.filter(subject=subject).order_by("planned_date", "id"))
+    records: dict[str, list[CaseReportForm]] = {
+        spec.code: list(
+            spec.model.objects.filter(subject=subject, is_deleted=False).select_related("visit")
+        )
+        for spec in registry.all_forms()
+    }
+    sections: list[Section] = []
+    for visit in visits:
+        section = Section(title=visit.code, visit=visit)
+        for spec in registry.forms_for_visit_kind(visit.kind):
+            obj = next((r for r in records[spec.code] if r.visit_id == visit.pk), None)
+            if spec.once_per_subject:
+                obj = records[spec.code][0] if records[spec.code] else None
+            status, label = _status(obj)
+            url = reverse(
+                "crf:visit_form",
+                kwargs={"subject_pk": subject.pk, "visit_code": visit.code, "form_code": spec.code},
+            )
+            section.slots.append(FormSlot(spec, url, status, label, obj))
+        sections.append(section)
+    for spec in registry.log_forms():
+        section = Section(title=str(spec.title), visit=None)
+        for obj in records[spec.code]:
+            status, label = _status(obj)
+            section.slots.append(FormSlot(spec, form_url(subject, spec, obj), status, label, obj))
+        sections.append(section)
+    return sections
+
+
+__all__: list[Any] = ["Section", "FormSlot", "form_url", "subject_form_sections"]

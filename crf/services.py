@@ -1,0 +1,457 @@
+"""Every write to case report forms: checks, optimistic lock, reason, audit trail.
+
+``save_form`` and ``delete_form`` are the only ways clinical rows change (the
+models refuse any other ``save()``), so no path — web form, import, admin or
+shell — can skip the edit checks, the reason for change or the audit trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from crf import audit, guard
+from crf.checks import CheckContext, Finding, Severity, required_findings, run_checks
+from crf.models import (
+    AuditAction,
+    AuditSource,
+    CaseReportForm,
+    ChangeReason,
+    CheckFinding,
+    FindingStatus,
+    FormStatus,
+    RepeatingRow,
+    Visit,
+)
+from crf.registry import FormSpec, GroupSpec, Variable
+from crf.values import audit_text
+from study.models import Subject
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A reason for change: a pick-list code and, for OTHER, the explanation."""
+
+    code: str
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if self.code not in ChangeReason.values:
+            raise ValueError(f"Unknown reason code {self.code!r}")
+
+
+class StaleFormError(Exception):
+    """The form changed since the user opened it; nothing was saved."""
+
+    def __init__(self, current: CaseReportForm) -> None:
+        self.current = current
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        when = timezone.localtime(self.current.modified_at)
+        return _(
+            "This form was changed by %(user)s at %(time)s since you opened it. Nothing of "
+            "yours was saved: the current values are shown below; make your change again "
+            "if it is still needed."
+        ) % {
+            "user": self.current.modified_by.get_username(),
+            "time": date_format(when, "Y-m-d H:i T"),
+        }
+
+
+class CheckError(ValidationError):
+    """Hard edit-check findings; ``findings`` keeps the crf-spec variable names."""
+
+    def __init__(self, spec: FormSpec, findings: Sequence[Finding]) -> None:
+        self.findings = tuple(findings)
+        errors: dict[str, list[ValidationError]] = {}
+        for finding in findings:
+            variable = _find_variable(spec, finding.variable)
+            key = variable.field_name if variable is not None else finding.variable
+            errors.setdefault(key, []).append(
+                ValidationError(finding.message, code=finding.check)
+            )
+        super().__init__(errors)
+
+
+def _find_variable(spec: FormSpec, name: str) -> Variable | None:
+    return next((v for v in spec.variables if v.name == name), None)
+
+
+def variable_data(spec: FormSpec, instance: CaseReportForm | None) -> dict[str, Any]:
+    """The form's current values keyed by crf-spec variable name."""
+    if instance is None:
+        return {v.name: None for v in spec.variables}
+    return {v.name: getattr(instance, v.field_name) for v in spec.variables}
+
+
+def group_rows(spec: FormSpec, group: GroupSpec, instance: CaseReportForm) -> list[RepeatingRow]:
+    return list(group.model.objects.filter(form=instance, is_deleted=False).order_by("id"))
+
+
+def _row_data(group: GroupSpec, row: Mapping[str, Any] | RepeatingRow) -> dict[str, Any]:
+    if isinstance(row, RepeatingRow):
+        return {v.name: getattr(row, v.field_name) for v in group.variables}
+    return {v.name: row.get(v.field_name) for v in group.variables}
+
+
+def _field_value(variable: Variable, value: Any) -> Any:
+    """Empty text is stored as "" in NOT NULL text columns (Django's convention)."""
+    if value is None and not variable.field.null and variable.field.get_internal_type() in (
+        "CharField",
+        "TextField",
+    ):
+        return ""
+    return value
+
+
+def _audit_row(
+    *,
+    actor: AbstractBaseUser,
+    at: dt.datetime,
+    spec: FormSpec,
+    instance: CaseReportForm,
+    action: str,
+    variable: str = "",
+    old: Any = None,
+    new: Any = None,
+    group: str = "",
+    row_key: str = "",
+    object_model: str = "",
+    object_id: int | None = None,
+    reason: Reason | None,
+    source: str,
+    file_sha256: str,
+) -> dict[str, Any]:
+    return {
+        "at": at,
+        "actor": actor,
+        "actor_username": actor.get_username(),
+        "subject_id": instance.subject_id,
+        "action": action,
+        "form_code": spec.code,
+        "visit_code": instance.visit.code if instance.visit_id else "",
+        "object_model": object_model or instance._meta.label,
+        "object_id": object_id if object_id is not None else instance.pk,
+        "group": group,
+        "row_key": row_key,
+        "variable": variable,
+        "old_value": audit_text(old),
+        "new_value": audit_text(new),
+        "reason_code": reason.code if reason else "",
+        "reason_text": reason.text if reason else "",
+        "source": source,
+        "file_sha256": file_sha256,
+    }
+
+
+def _check_visit(spec: FormSpec, subject: Subject, visit: Visit | None) -> None:
+    if spec.is_log:
+        if visit is not None:
+            raise ValidationError(_("%(form)s is a log form and belongs to no visit.") % {"form": spec.code})
+        return
+    if visit is None or visit.subject_id != subject.pk or visit.kind not in spec.visit_kinds:
+        raise ValidationError(
+            _("Form %(form)s does not belong to this visit.") % {"form": spec.code}
+        )
+
+
+def _existing(spec: FormSpec, subject: Subject, visit: Visit | None) -> CaseReportForm | None:
+    if not (spec.once_per_subject or visit is not None):
+        return None
+    qs = spec.model.objects.select_for_update().filter(subject=subject, is_deleted=False)
+    if not spec.once_per_subject:
+        qs = qs.filter(visit=visit)
+    return qs.first()  # type: ignore[no-any-return]
+
+
+def save_form(
+    *,
+    actor: AbstractBaseUser,
+    spec: FormSpec,
+    subject: Subject,
+    visit: Visit | None = None,
+    instance: CaseReportForm | None = None,
+    values: Mapping[str, Any],
+    groups: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    expected_version: int | None = None,
+    complete: bool = False,
+    reason: Reason | None = None,
+    source: str = AuditSource.WEB,
+    file_sha256: str = "",
+    facts: Mapping[str, Any] | None = None,
+    today: dt.date | None = None,
+) -> CaseReportForm:
+    """Create or change one form (and its repeating rows), audited.
+
+    ``values`` and the rows of ``groups`` are keyed by model field name; a group
+    given replaces the group's rows (matched by its key variable; rows left out
+    are soft-deleted). Raises ``StaleFormError`` when the form changed since
+    ``expected_version`` (defaults to the version of ``instance`` as loaded),
+    ``CheckError`` on hard edit-check findings (crf-spec rules), and
+    ``ValidationError`` when a reason is needed and missing. Soft findings are
+    recorded as open CheckFindings. Side effects: one AuditEntry per changed
+    variable, in the subject's hash chain.
+    """
+    with transaction.atomic():
+        Subject.objects.select_for_update().filter(pk=subject.pk).first()
+        _check_visit(spec, subject, visit)
+        if instance is None:
+            current = _existing(spec, subject, visit)
+            if current is not None:
+                raise StaleFormError(current)
+        else:
+            expected = instance.version if expected_version is None else expected_version
+            current = spec.model.objects.select_for_update().get(pk=instance.pk)
+            if current.version != expected or current.is_deleted:
+                raise StaleFormError(current)
+
+        old_data = variable_data(spec, current)
+        new_data = dict(old_data)
+        for variable in spec.input_variables:
+            if variable.field_name in values:
+                new_data[variable.name] = values[variable.field_name]
+        old_groups = {
+            g.name: (group_rows(spec, g, current) if current is not None else []) for g in spec.groups
+        }
+        new_group_data: dict[str, list[dict[str, Any]]] = {
+            g.name: [_row_data(g, row) for row in (groups or {}).get(g.name, old_groups[g.name])]
+            for g in spec.groups
+        }
+        check_data: dict[str, Any] = {**new_data, **new_group_data}
+        if spec.derive is not None:
+            derived = dict(spec.derive(check_data))
+            new_data.update(derived)
+            check_data.update(derived)
+
+        context = CheckContext(today=today or timezone.localdate(), facts=facts or {})
+        outcome = run_checks(spec.checks, check_data, context)
+        hard = list(outcome.hard)
+        if complete:
+            hard += required_findings([v.name for v in spec.variables if v.required], new_data)
+        if hard:
+            raise CheckError(spec, hard)
+
+        status = FormStatus.COMPLETE if complete else FormStatus.IN_PROGRESS
+        changed = [
+            v for v in spec.variables if audit_text(old_data[v.name]) != audit_text(new_data[v.name])
+        ]
+        groups_changed = groups is not None and any(
+            [_audit_tuple(g, r) for r in new_group_data[g.name]]
+            != [_audit_tuple(g, _row_data(g, r)) for r in old_groups[g.name]]
+            for g in spec.groups
+        )
+        status_changed = current is None or current.status != status
+        if current is not None and not (changed or groups_changed or status_changed):
+            return current
+        if current is not None and current.was_completed and reason is None:
+            raise ValidationError(
+                {"reason": _("This form has been complete: give a reason for the change.")}
+            )
+        if reason is not None and reason.code == ChangeReason.OTHER and not reason.text.strip():
+            raise ValidationError({"reason": _("Explain the reason for change.")})
+
+        now = timezone.now()
+        creating = current is None
+        obj: CaseReportForm = current if current is not None else spec.model(
+            subject=subject, visit=visit, created_at=now, created_by=actor
+        )
+        old_status = "" if creating else obj.status
+        for variable in spec.variables:
+            setattr(obj, variable.field_name, _field_value(variable, new_data[variable.name]))
+        obj.status = status
+        obj.was_completed = obj.was_completed or complete
+        obj.version += 1
+        obj.modified_at = now
+        obj.modified_by = actor
+        with guard.services_writing():
+            obj.save()
+
+        common = {
+            "actor": actor,
+            "at": now,
+            "spec": spec,
+            "instance": obj,
+            "reason": reason,
+            "source": source,
+            "file_sha256": file_sha256,
+        }
+        action = AuditAction.CREATE if creating else AuditAction.UPDATE
+        entries = [
+            _audit_row(**common, action=action, variable=v.name, old=old_data[v.name], new=new_data[v.name])
+            for v in changed
+        ]
+        if old_status != obj.status:
+            entries.append(
+                _audit_row(**common, action=AuditAction.STATUS, old=old_status or None, new=obj.status)
+            )
+        if groups is not None:
+            entries += _save_groups(spec, obj, old_groups, groups, common)
+        audit.append(entries)
+        _sync_findings(spec, obj, outcome.soft)
+        return obj
+
+
+def _audit_tuple(group: GroupSpec, data: Mapping[str, Any]) -> tuple[str | None, ...]:
+    return tuple(audit_text(data[v.name]) for v in group.variables)
+
+
+def _save_groups(
+    spec: FormSpec,
+    obj: CaseReportForm,
+    old_groups: Mapping[str, list[RepeatingRow]],
+    groups: Mapping[str, Sequence[Mapping[str, Any]]],
+    common: dict[str, Any],
+) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for group in spec.groups:
+        if group.name not in groups:
+            continue
+        key_field = group.variable(group.key).field_name
+        existing = {str(getattr(row, key_field)): row for row in old_groups[group.name]}
+        seen: set[str] = set()
+        for incoming in groups[group.name]:
+            key = str(incoming.get(key_field))
+            if key in seen:
+                raise CheckError(
+                    spec,
+                    [
+                        Finding(
+                            group.key,
+                            _("%(key)s appears twice in %(group)s.") % {"key": key, "group": group.name},
+                            severity=Severity.HARD,
+                            check=f"{group.name}_duplicate_key",
+                        )
+                    ],
+                )
+            seen.add(key)
+            row = existing.get(key)
+            creating = row is None
+            old = _row_data(group, row) if row is not None else {v.name: None for v in group.variables}
+            new = _row_data(group, incoming)
+            row = row if row is not None else group.model(form=obj)  # type: ignore[misc]
+            changed = [v for v in group.variables if audit_text(old[v.name]) != audit_text(new[v.name])]
+            if not changed:
+                continue
+            for variable in group.variables:
+                setattr(row, variable.field_name, _field_value(variable, new[variable.name]))
+            with guard.services_writing():
+                row.save()
+            for variable in changed:
+                entries.append(
+                    _audit_row(
+                        **common,
+                        action=AuditAction.CREATE if creating else AuditAction.UPDATE,
+                        variable=variable.name,
+                        old=old[variable.name],
+                        new=new[variable.name],
+                        group=group.name,
+                        row_key=key,
+                        object_model=row._meta.label,
+                        object_id=row.pk,
+                    )
+                )
+        for key, row in existing.items():
+            if key in seen:
+                continue
+            row.is_deleted = True
+            with guard.services_writing():
+                row.save()
+            entries.append(
+                _audit_row(
+                    **common,
+                    action=AuditAction.DELETE,
+                    group=group.name,
+                    row_key=key,
+                    object_model=row._meta.label,
+                    object_id=row.pk,
+                )
+            )
+    return entries
+
+
+def delete_form(
+    *,
+    actor: AbstractBaseUser,
+    spec: FormSpec,
+    instance: CaseReportForm,
+    reason: Reason,
+    expected_version: int | None = None,
+) -> CaseReportForm:
+    """Soft-delete a form: kept with who, when and why; audited. Never a hard delete."""
+    if not reason.text.strip() and reason.code == ChangeReason.OTHER:
+        raise ValidationError({"reason": _("Explain the reason for deletion.")})
+    with transaction.atomic():
+        Subject.objects.select_for_update().filter(pk=instance.subject_id).first()
+        current = spec.model.objects.select_for_update().get(pk=instance.pk)
+        expected = instance.version if expected_version is None else expected_version
+        if current.version != expected or current.is_deleted:
+            raise StaleFormError(current)
+        now = timezone.now()
+        current.is_deleted = True
+        current.deleted_at = now
+        current.deleted_by = actor
+        current.delete_reason = str(reason.text or ChangeReason(reason.code).label)
+        current.version += 1
+        current.modified_at = now
+        current.modified_by = actor
+        with guard.services_writing():
+            current.save()
+        audit.append(
+            [
+                _audit_row(
+                    actor=actor,
+                    at=now,
+                    spec=spec,
+                    instance=current,
+                    action=AuditAction.DELETE,
+                    old=current.status,
+                    reason=reason,
+                    source=AuditSource.WEB,
+                    file_sha256="",
+                )
+            ]
+        )
+        CheckFinding.objects.filter(
+            object_model=current._meta.label, object_id=current.pk, status=FindingStatus.OPEN
+        ).update(status=FindingStatus.RESOLVED, resolved_at=now)
+        return current
+
+
+def _sync_findings(spec: FormSpec, obj: CaseReportForm, soft: Sequence[Finding]) -> None:
+    """Open a finding for each soft check that fires; resolve those that no longer do."""
+    label = obj._meta.label
+    open_findings = {
+        (f.check_code, f.variable): f
+        for f in CheckFinding.objects.filter(
+            object_model=label, object_id=obj.pk, status=FindingStatus.OPEN
+        )
+    }
+    firing = {(f.check, f.variable): f for f in soft}
+    for key, finding in firing.items():
+        if key not in open_findings:
+            CheckFinding.objects.create(
+                subject_id=obj.subject_id,
+                form_code=spec.code,
+                visit_code=obj.visit.code if obj.visit_id else "",
+                object_model=label,
+                object_id=obj.pk,
+                variable=finding.variable,
+                check_code=finding.check,
+                message=str(finding.message),
+            )
+    stale = [f.pk for key, f in open_findings.items() if key not in firing]
+    if stale:
+        CheckFinding.objects.filter(pk__in=stale).update(
+            status=FindingStatus.RESOLVED, resolved_at=timezone.now()
+        )

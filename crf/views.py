@@ -1,0 +1,190 @@
+"""Subject pages and the generic page of every registered case report form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crf import registry, selectors
+from crf.forms import WEB_REASONS, form_class_for, formset_class_for
+from crf.models import CaseReportForm, ChangeReason, Visit
+from crf.registry import FormSpec
+from crf.services import Reason, StaleFormError, delete_form, save_form
+from study.models import Subject
+from study.roles import AUDIT, ENTER, VIEW, perm
+from study.scoping import require_perm, subject_view
+
+
+@require_perm(VIEW)
+def subject_list(request: HttpRequest) -> HttpResponse:
+    subjects = Subject.objects.for_user(request.user).select_related("site").order_by(
+        "site__number", "screening_id"
+    )
+    page = Paginator(subjects, 50).get_page(request.GET.get("page"))
+    return render(request, "crf/subject_list.html", {"page": page})
+
+
+@subject_view(VIEW)
+def subject_detail(request: HttpRequest, subject: Subject) -> HttpResponse:
+    context = {"subject": subject, "sections": selectors.subject_form_sections(subject)}
+    return render(request, "crf/subject_detail.html", context)
+
+
+@subject_view(VIEW, AUDIT)
+def subject_audit(request: HttpRequest, subject: Subject) -> HttpResponse:
+    entries = subject.audit_entries.select_related("actor").order_by("-id")
+    page = Paginator(entries, 100).get_page(request.GET.get("page"))
+    return render(request, "crf/subject_audit.html", {"subject": subject, "page": page})
+
+
+def _spec_or_404(form_code: str) -> FormSpec:
+    try:
+        return registry.get(form_code)
+    except KeyError:
+        raise Http404(_("No such form.")) from None
+
+
+def _locate(
+    subject: Subject, spec: FormSpec, visit_code: str | None, record_pk: int | None
+) -> tuple[Visit | None, CaseReportForm | None]:
+    visit = None
+    if visit_code is not None:
+        if spec.is_log:
+            raise Http404
+        visit = get_object_or_404(Visit, subject=subject, code=visit_code)
+        if visit.kind not in spec.visit_kinds:
+            raise Http404
+    elif not spec.is_log and not spec.once_per_subject:
+        raise Http404
+    active = spec.model.objects.filter(subject=subject, is_deleted=False)
+    if record_pk is not None:
+        return visit, get_object_or_404(active, pk=record_pk)
+    if spec.is_log and not spec.once_per_subject:
+        return visit, None  # a new log record
+    if visit is not None:
+        active = active.filter(visit=visit)
+    return visit, active.first()
+
+
+def _add_errors(form: Any, error: ValidationError) -> None:
+    """Put each message next to its field; the reason's on the reason picker."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for key, errors in error.error_dict.items():
+        target = "reason_code" if key == "reason" else key
+        form.add_error(target if target in form.fields else None, errors)
+
+
+@subject_view(VIEW)
+def form_page(
+    request: HttpRequest,
+    subject: Subject,
+    form_code: str,
+    visit_code: str | None = None,
+    record_pk: int | None = None,
+) -> HttpResponse:
+    """Show a form; on POST save it through crf.services (checks, lock, reason, audit)."""
+    spec = _spec_or_404(form_code)
+    visit, instance = _locate(subject, spec, visit_code, record_pk)
+    can_edit = request.user.has_perm(perm(ENTER))
+    needs_reason = instance is not None and instance.was_completed
+    form_class = form_class_for(spec)
+    formset_classes = {g.name: formset_class_for(g) for g in spec.groups}
+    stale_message = ""
+
+    def build(data: Any = None, obj: CaseReportForm | None = instance) -> tuple[Any, dict[str, Any]]:
+        form = form_class(data, instance=obj, needs_reason=obj is not None and obj.was_completed)
+        formsets = {
+            name: cls(
+                data,
+                instance=obj,
+                prefix=name.lower(),
+                queryset=spec.group(name).model.objects.filter(is_deleted=False).order_by("id"),
+            )
+            for name, cls in formset_classes.items()
+        }
+        return form, formsets
+
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        form, formsets = build(request.POST)
+        if form.is_valid() and all(fs.is_valid() for fs in formsets.values()):
+            try:
+                saved = save_form(
+                    actor=request.user,
+                    spec=spec,
+                    subject=subject,
+                    visit=visit,
+                    instance=instance,
+                    values=form.cleaned_data,
+                    groups={name: fs.rows() for name, fs in formsets.items()} or None,
+                    expected_version=form.cleaned_data.get("version") or 0,
+                    complete=bool(form.cleaned_data.get("mark_complete")),
+                    reason=form.reason(),
+                )
+            except StaleFormError as stale:
+                stale_message = stale.message
+                form, formsets = build(obj=stale.current)
+                needs_reason = stale.current.was_completed
+                instance = stale.current
+            except ValidationError as error:  # CheckError included: hard edit checks
+                _add_errors(form, error)
+            else:
+                messages.success(request, _("%(form)s saved.") % {"form": spec.title})
+                return redirect(selectors.form_url(subject, spec, saved))
+    else:
+        form, formsets = build()
+    context = {
+        "subject": subject,
+        "spec": spec,
+        "visit": visit,
+        "instance": instance,
+        "form": form,
+        "formsets": formsets,
+        "can_edit": can_edit,
+        "needs_reason": needs_reason,
+        "stale_message": stale_message,
+        "reasons": WEB_REASONS,
+    }
+    status = 409 if stale_message else 200
+    return render(request, "crf/form_page.html", context, status=status)
+
+
+@subject_view(VIEW, ENTER)
+@require_POST
+def form_delete(
+    request: HttpRequest, subject: Subject, form_code: str, record_pk: int
+) -> HttpResponse:
+    """Soft-delete a form record with a reason; it stays in the audit trail."""
+    spec = _spec_or_404(form_code)
+    instance = get_object_or_404(spec.model.objects.filter(subject=subject, is_deleted=False), pk=record_pk)
+    code = request.POST.get("reason_code", "")
+    text = request.POST.get("reason_text", "").strip()
+    if code not in ChangeReason.values or code == ChangeReason.DATA_IMPORT:
+        messages.error(request, _("Choose a reason for deleting the record."))
+        return redirect(selectors.form_url(subject, spec, instance))
+    try:
+        delete_form(
+            actor=request.user,
+            spec=spec,
+            instance=instance,
+            reason=Reason(code=code, text=text),
+            expected_version=int(request.POST.get("version", instance.version)),
+        )
+    except StaleFormError as stale:
+        messages.error(request, stale.message)
+        return redirect(selectors.form_url(subject, spec, stale.current))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(selectors.form_url(subject, spec, instance))
+    messages.success(request, _("The record was deleted; it remains in the audit trail."))
+    return redirect("crf:subject_detail", subject_pk=subject.pk)
