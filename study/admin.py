@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpRequest
 
 from study.models import AuthEvent, Membership, Site
@@ -51,6 +52,8 @@ class StudyUserAdmin(UserAdmin):
 
 admin.site.unregister(User)
 admin.site.register(User, StudyUserAdmin)
+# Role groups and their permissions come from study/roles.py, never by hand.
+admin.site.unregister(Group)
 
 
 @admin.register(Site)

@@ -1,0 +1,156 @@
+"""Every URL of the URLconf, as every role: the allowed / denied / not-found matrix.
+
+A URL not listed in MATRIX fails the test, and so does a view without one of
+the guards of study.scoping, so no page can be added without deciding who may
+open it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from crf import registry
+from crf.services import save_form
+from study.models import Role
+
+pytestmark = pytest.mark.django_db
+
+R = Role
+EVERY_ROLE = frozenset(Role)
+CLINICAL = EVERY_ROLE - {R.ADMINISTRATOR}
+ENTRY = frozenset({R.INVESTIGATOR, R.SITE_COORDINATOR})
+
+# url name -> (method, roles allowed, is a subject page)
+MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
+    "study:home": ("GET", EVERY_ROLE, False),
+    "study:login": ("GET", EVERY_ROLE, False),
+    "study:logout": ("POST", EVERY_ROLE, False),
+    "set_language": ("POST", EVERY_ROLE, False),
+    "crf:subject_list": ("GET", CLINICAL, False),
+    "crf:subject_detail": ("GET", CLINICAL, True),
+    "crf:subject_audit": ("GET", CLINICAL, True),
+    "crf:visit_form": ("GET", CLINICAL, True),
+    "crf:form": ("GET", CLINICAL, True),
+    "crf:log_record": ("GET", CLINICAL, True),
+    "crf:delete": ("POST", ENTRY, True),
+}
+PUBLIC = {"study:login", "set_language"}
+
+
+def _walk(patterns: list[Any], namespace: str = "") -> list[tuple[str, Any]]:
+    found = []
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            if p.namespace == "admin":
+                continue  # the admin's own staff guard; see test_admin_*
+            ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+            found += _walk(p.url_patterns, ns)
+        elif isinstance(p, URLPattern) and p.name:
+            found.append((f"{namespace}{p.name}", p.callback))
+    return found
+
+
+def test_every_url_is_in_the_matrix_and_guarded() -> None:
+    urls = dict(_walk(get_resolver().url_patterns))
+
+    assert sorted(urls) == sorted(MATRIX)
+    unguarded = [
+        name for name, view in urls.items() if name not in PUBLIC and not hasattr(view, "edc_guard")
+    ]
+    assert unguarded == []
+
+
+def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"subject_pk": subject.pk} if MATRIX[name][2] else {}
+    if name == "crf:visit_form":
+        kwargs |= {"visit_code": "SCR", "form_code": "XX"}
+    if name == "crf:form":
+        kwargs |= {"form_code": "XL"}
+    if name in ("crf:log_record", "crf:delete"):
+        kwargs |= {"form_code": "XL", "record_pk": record.pk}
+    return kwargs
+
+
+@pytest.fixture
+def records(people, subject01, subject02) -> dict[str, Any]:
+    def log(subject: Any) -> Any:
+        return save_form(
+            actor=people[R.INVESTIGATOR],
+            spec=registry.get("XL"),
+            subject=subject,
+            values={"logged_on": dt.date(2026, 1, 5), "term": "x"},
+        )
+
+    return {"01": log(subject01), "02": log(subject02)}
+
+
+@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
+def test_role_matrix_on_own_site(client, people, subject01, records, role) -> None:
+    client.force_login(people[role])
+    outcomes = {}
+    for name, (method, allowed, _) in MATRIX.items():
+        url = reverse(name, kwargs=_kwargs(name, subject01, records["01"]))
+        data = {"reason_code": "OTHER", "reason_text": "matrix", "language": "en"}
+        response = client.post(url, data) if method == "POST" else client.get(url)
+        outcomes[name] = "allowed" if response.status_code in (200, 302) else response.status_code
+        if name == "study:logout":
+            client.force_login(people[role])
+    expected = {
+        name: ("allowed" if role in allowed else (404 if is_subject and role == R.ADMINISTRATOR else 403))
+        for name, (_, allowed, is_subject) in MATRIX.items()
+    }
+    assert outcomes == expected
+
+
+@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
+def test_another_sites_subject_is_not_found(client, people, subject02, records, role) -> None:
+    """Site-bound roles (of site 01) get 404 for a site-02 subject on every subject URL."""
+    client.force_login(people[role])
+    study_wide = role in (R.STUDY_COORDINATOR, R.DATA_MANAGER, R.MEDICAL_MONITOR)
+    for name, (method, allowed, is_subject) in MATRIX.items():
+        if not is_subject:
+            continue
+        url = reverse(name, kwargs=_kwargs(name, subject02, records["02"]))
+        response = client.post(url, {"reason_code": "OTHER", "reason_text": "x"}) if method == "POST" else client.get(url)
+        if study_wide:
+            assert response.status_code in (200, 302, 403), name
+        else:
+            assert response.status_code == 404, (name, role)
+
+
+def test_anonymous_is_sent_to_sign_in_everywhere_but_public(client, subject01, records) -> None:
+    for name, (method, _, _) in MATRIX.items():
+        if name in PUBLIC or name == "study:logout":
+            continue
+        url = reverse(name, kwargs=_kwargs(name, subject01, records["01"]))
+        response = client.post(url) if method == "POST" else client.get(url)
+        assert response.status_code == 302, name
+        assert response["Location"].startswith(reverse("study:login")), name
+
+
+def test_admin_opens_only_to_the_administrator(client, people) -> None:
+    for role, user in people.items():
+        client.force_login(user)
+        response = client.get(reverse("admin:index"))
+        assert (response.status_code == 200) == (role == R.ADMINISTRATOR), role
+
+
+def test_admin_offers_no_clinical_data(client, people) -> None:
+    from django.contrib import admin
+
+    registered = {m._meta.app_label + "." + m.__name__ for m in admin.site._registry}
+    assert registered == {
+        "auth.User",
+        "study.Site",
+        "study.AuthEvent",
+        "axes.AccessAttempt",  # unlocking a locked account
+        "axes.AccessLog",
+        "axes.AccessFailureLog",
+    }
+    client.force_login(people[R.ADMINISTRATOR])
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "Subject" not in page and "Audit" not in page
