@@ -14,7 +14,7 @@ def heartbeat() -> str:
     return "ok"
 
 
-@shared_task(name="study.tasks.ping")
+@shared_task(name="study.tasks.ping", ignore_result=False)
 def ping(value: str) -> str:
     """Echo a value; used to check that a worker picks up tasks."""
     return value
