@@ -81,10 +81,11 @@ def check_range(
     """Hard limits ``low``..``high`` (inclusive); optional soft limits raise a finding."""
 
     def check(data: Mapping[str, Any], context: CheckContext) -> Iterable[Finding]:
-        value = data.get(variable)
+        value: Any = data.get(variable)
         if _empty(value):
             return
-        if (low is not None and value < low) or (high is not None and value > high):
+        lo, hi, soft_lo, soft_hi = low, high, soft_low, soft_high  # narrowed below
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
             yield Finding(
                 variable,
                 _("%(var)s must be between %(low)s and %(high)s %(unit)s.")
@@ -93,7 +94,7 @@ def check_range(
                 f"{variable}_range",
             )
             return
-        if soft_high is not None and value >= soft_high:
+        if soft_hi is not None and value >= soft_hi:
             yield Finding(
                 variable,
                 _("%(var)s is %(value)s %(unit)s, at or above %(limit)s: please confirm.")
@@ -101,7 +102,7 @@ def check_range(
                 Severity.SOFT,
                 f"{variable}_soft_high",
             )
-        if soft_low is not None and value <= soft_low:
+        if soft_lo is not None and value <= soft_lo:
             yield Finding(
                 variable,
                 _("%(var)s is %(value)s %(unit)s, at or below %(limit)s: please confirm.")
@@ -166,9 +167,7 @@ def check_not_before(variable: str, earlier: str, *, strict: bool = False) -> Ch
     return check
 
 
-def required_findings(
-    required: Iterable[str], data: Mapping[str, Any]
-) -> list[Finding]:
+def required_findings(required: Iterable[str], data: Mapping[str, Any]) -> list[Finding]:
     """Findings for required variables left empty (the form cannot be complete)."""
     return [
         Finding(

@@ -74,7 +74,10 @@ class CRFForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if cleaned.get("reason_code") == ChangeReason.OTHER and not cleaned.get("reason_text", "").strip():
+        if (
+            cleaned.get("reason_code") == ChangeReason.OTHER
+            and not cleaned.get("reason_text", "").strip()
+        ):
             self.add_error("reason_text", _("Explain the reason for change."))
         return cleaned
 
@@ -107,8 +110,10 @@ class GroupFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
 
 
 def formset_class_for(group: GroupSpec) -> type[GroupFormSet]:
+    parent = group.model._meta.get_field("form").related_model
+    assert parent is not None
     return inlineformset_factory(  # type: ignore[return-value]
-        group.model.__mro__[0]._meta.get_field("form").related_model,
+        parent,
         group.model,
         formset=GroupFormSet,
         fields=[v.field_name for v in group.variables],

@@ -107,6 +107,8 @@ class CaseReportForm(AuditedRow):
     """
 
     VARIABLES: ClassVar[dict[str, str]] = {}
+    subject_id: int
+    visit_id: int | None
 
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+")
     visit = models.ForeignKey(

@@ -79,7 +79,7 @@ class CheckError(ValidationError):
             variable = _find_variable(spec, finding.variable)
             key = variable.field_name if variable is not None else finding.variable
             errors.setdefault(key, []).append(
-                ValidationError(finding.message, code=finding.check)
+                ValidationError(str(finding.message), code=finding.check)
             )
         super().__init__(errors)
 
@@ -107,9 +107,14 @@ def _row_data(group: GroupSpec, row: Mapping[str, Any] | RepeatingRow) -> dict[s
 
 def _field_value(variable: Variable, value: Any) -> Any:
     """Empty text is stored as "" in NOT NULL text columns (Django's convention)."""
-    if value is None and not variable.field.null and variable.field.get_internal_type() in (
-        "CharField",
-        "TextField",
+    if (
+        value is None
+        and not variable.field.null
+        and variable.field.get_internal_type()
+        in (
+            "CharField",
+            "TextField",
+        )
     ):
         return ""
     return value
@@ -158,7 +163,9 @@ def _audit_row(
 def _check_visit(spec: FormSpec, subject: Subject, visit: Visit | None) -> None:
     if spec.is_log:
         if visit is not None:
-            raise ValidationError(_("%(form)s is a log form and belongs to no visit.") % {"form": spec.code})
+            raise ValidationError(
+                _("%(form)s is a log form and belongs to no visit.") % {"form": spec.code}
+            )
         return
     if visit is None or visit.subject_id != subject.pk or visit.kind not in spec.visit_kinds:
         raise ValidationError(
@@ -222,7 +229,8 @@ def save_form(
             if variable.field_name in values:
                 new_data[variable.name] = values[variable.field_name]
         old_groups = {
-            g.name: (group_rows(spec, g, current) if current is not None else []) for g in spec.groups
+            g.name: (group_rows(spec, g, current) if current is not None else [])
+            for g in spec.groups
         }
         new_group_data: dict[str, list[dict[str, Any]]] = {
             g.name: [_row_data(g, row) for row in (groups or {}).get(g.name, old_groups[g.name])]
@@ -244,7 +252,9 @@ def save_form(
 
         status = FormStatus.COMPLETE if complete else FormStatus.IN_PROGRESS
         changed = [
-            v for v in spec.variables if audit_text(old_data[v.name]) != audit_text(new_data[v.name])
+            v
+            for v in spec.variables
+            if audit_text(old_data[v.name]) != audit_text(new_data[v.name])
         ]
         groups_changed = groups is not None and any(
             [_audit_tuple(g, r) for r in new_group_data[g.name]]
@@ -263,8 +273,10 @@ def save_form(
 
         now = timezone.now()
         creating = current is None
-        obj: CaseReportForm = current if current is not None else spec.model(
-            subject=subject, visit=visit, created_at=now, created_by=actor
+        obj: CaseReportForm = (
+            current
+            if current is not None
+            else spec.model(subject=subject, visit=visit, created_at=now, created_by=actor)
         )
         old_status = "" if creating else obj.status
         for variable in spec.variables:
@@ -277,7 +289,7 @@ def save_form(
         with guard.services_writing():
             obj.save()
 
-        common = {
+        common: dict[str, Any] = {
             "actor": actor,
             "at": now,
             "spec": spec,
@@ -288,12 +300,16 @@ def save_form(
         }
         action = AuditAction.CREATE if creating else AuditAction.UPDATE
         entries = [
-            _audit_row(**common, action=action, variable=v.name, old=old_data[v.name], new=new_data[v.name])
+            _audit_row(
+                **common, action=action, variable=v.name, old=old_data[v.name], new=new_data[v.name]
+            )
             for v in changed
         ]
         if old_status != obj.status:
             entries.append(
-                _audit_row(**common, action=AuditAction.STATUS, old=old_status or None, new=obj.status)
+                _audit_row(
+                    **common, action=AuditAction.STATUS, old=old_status or None, new=obj.status
+                )
             )
         if groups is not None:
             entries += _save_groups(spec, obj, old_groups, groups, common)
@@ -328,7 +344,8 @@ def _save_groups(
                     [
                         Finding(
                             group.key,
-                            _("%(key)s appears twice in %(group)s.") % {"key": key, "group": group.name},
+                            _("%(key)s appears twice in %(group)s.")
+                            % {"key": key, "group": group.name},
                             severity=Severity.HARD,
                             check=f"{group.name}_duplicate_key",
                         )
@@ -337,10 +354,16 @@ def _save_groups(
             seen.add(key)
             row = existing.get(key)
             creating = row is None
-            old = _row_data(group, row) if row is not None else {v.name: None for v in group.variables}
+            old = (
+                _row_data(group, row)
+                if row is not None
+                else {v.name: None for v in group.variables}
+            )
             new = _row_data(group, incoming)
             row = row if row is not None else group.model(form=obj)  # type: ignore[misc]
-            changed = [v for v in group.variables if audit_text(old[v.name]) != audit_text(new[v.name])]
+            changed = [
+                v for v in group.variables if audit_text(old[v.name]) != audit_text(new[v.name])
+            ]
             if not changed:
                 continue
             for variable in group.variables:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -24,8 +25,10 @@ from study.scoping import require_perm, subject_view
 
 @require_perm(VIEW)
 def subject_list(request: HttpRequest) -> HttpResponse:
-    subjects = Subject.objects.for_user(request.user).select_related("site").order_by(
-        "site__number", "screening_id"
+    subjects = (
+        Subject.objects.for_user(request.user)
+        .select_related("site")
+        .order_by("site__number", "screening_id")
     )
     page = Paginator(subjects, 50).get_page(request.GET.get("page"))
     return render(request, "crf/subject_list.html", {"page": page})
@@ -100,7 +103,9 @@ def form_page(
     formset_classes = {g.name: formset_class_for(g) for g in spec.groups}
     stale_message = ""
 
-    def build(data: Any = None, obj: CaseReportForm | None = instance) -> tuple[Any, dict[str, Any]]:
+    def build(
+        data: Any = None, obj: CaseReportForm | None = instance
+    ) -> tuple[Any, dict[str, Any]]:
         form = form_class(data, instance=obj, needs_reason=obj is not None and obj.was_completed)
         formsets = {
             name: cls(
@@ -120,7 +125,7 @@ def form_page(
         if form.is_valid() and all(fs.is_valid() for fs in formsets.values()):
             try:
                 saved = save_form(
-                    actor=request.user,
+                    actor=cast(AbstractBaseUser, request.user),
                     spec=spec,
                     subject=subject,
                     visit=visit,
@@ -166,7 +171,9 @@ def form_delete(
 ) -> HttpResponse:
     """Soft-delete a form record with a reason; it stays in the audit trail."""
     spec = _spec_or_404(form_code)
-    instance = get_object_or_404(spec.model.objects.filter(subject=subject, is_deleted=False), pk=record_pk)
+    instance = get_object_or_404(
+        spec.model.objects.filter(subject=subject, is_deleted=False), pk=record_pk
+    )
     code = request.POST.get("reason_code", "")
     text = request.POST.get("reason_text", "").strip()
     if code not in ChangeReason.values or code == ChangeReason.DATA_IMPORT:
@@ -174,7 +181,7 @@ def form_delete(
         return redirect(selectors.form_url(subject, spec, instance))
     try:
         delete_form(
-            actor=request.user,
+            actor=cast(AbstractBaseUser, request.user),
             spec=spec,
             instance=instance,
             reason=Reason(code=code, text=text),

@@ -12,8 +12,9 @@ from study.models import Site, Subject
 def _next_sequence(site: Site, field: str, prefix: str) -> int:
     numbers = [
         int(value.rsplit("-", 1)[1])
-        for value in Subject.objects.filter(site=site, **{f"{field}__startswith": prefix})
-        .values_list(field, flat=True)
+        for value in Subject.objects.filter(
+            site=site, **{f"{field}__startswith": prefix}
+        ).values_list(field, flat=True)
         if value
     ]
     return max(numbers, default=0) + 1

@@ -33,7 +33,17 @@ class StudyUserAdmin(UserAdmin):
     list_select_related = ["membership"]
     # Groups follow the study role; they are not picked by hand.
     fieldsets = tuple(
-        (name, {**opts, "fields": tuple(f for f in opts["fields"] if f not in ("groups", "user_permissions", "is_superuser"))})
+        (
+            name,
+            {
+                **opts,
+                "fields": tuple(
+                    f
+                    for f in opts["fields"]
+                    if f not in ("groups", "user_permissions", "is_superuser")
+                ),
+            },
+        )
         for name, opts in UserAdmin.fieldsets  # type: ignore[union-attr]
     )
 

@@ -38,8 +38,10 @@ class IdleSessionTimeoutMiddleware:
                 logout(request)
                 messages.warning(
                     request,
-                    _("Your session ended after %(minutes)d minutes without activity. "
-                      "Please sign in again.")
+                    _(
+                        "Your session ended after %(minutes)d minutes without activity. "
+                        "Please sign in again."
+                    )
                     % {"minutes": settings.EDC_IDLE_TIMEOUT_SECONDS // 60},
                 )
                 return redirect_to_login(request.get_full_path())

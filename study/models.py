@@ -27,9 +27,7 @@ class Role(models.TextChoices):
 
 
 # Roles whose scope is every site (protocol.md); the others see their own sites only.
-STUDY_WIDE_ROLES = frozenset(
-    {Role.STUDY_COORDINATOR, Role.DATA_MANAGER, Role.MEDICAL_MONITOR}
-)
+STUDY_WIDE_ROLES = frozenset({Role.STUDY_COORDINATOR, Role.DATA_MANAGER, Role.MEDICAL_MONITOR})
 # Roles that never see clinical data (the administrator manages people and sites).
 NO_CLINICAL_ACCESS_ROLES = frozenset({Role.ADMINISTRATOR})
 

@@ -71,9 +71,7 @@ def sync_roles() -> None:
         if role == Role.ADMINISTRATOR:
             for app_label, codename in ADMIN_MODEL_PERMISSIONS:
                 perms.extend(
-                    Permission.objects.filter(
-                        content_type__app_label=app_label, codename=codename
-                    )
+                    Permission.objects.filter(content_type__app_label=app_label, codename=codename)
                 )
         group.permissions.set(perms)
 

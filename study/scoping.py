@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 
 from study.models import NO_CLINICAL_ACCESS_ROLES, STUDY_WIDE_ROLES, Membership, Site, Subject
@@ -22,20 +23,17 @@ from study.roles import perm
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def membership_of(user: AbstractBaseUser | AnonymousUser) -> Membership | None:
     if not user.is_authenticated:
         return None
-    cached = getattr(user, "_edc_membership", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
-    try:
-        membership: Membership | None = Membership.objects.get(user=user)
-    except Membership.DoesNotExist:
-        membership = None
-    user._edc_membership = membership  # type: ignore[union-attr]
+    if hasattr(user, "_edc_membership"):
+        cached: Membership | None = user._edc_membership
+        return cached
+    membership = Membership.objects.filter(user_id=user.pk).first()
+    user._edc_membership = membership  # type: ignore[union-attr,attr-defined]
     return membership
 
 
@@ -75,7 +73,7 @@ def require_perm(*codenames: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not all(request.user.has_perm(perm(c)) for c in codenames):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
@@ -96,7 +94,9 @@ def subject_view(*codenames: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, subject_pk: int, **kwargs: Any) -> HttpResponse:
+        def wrapped(
+            request: HttpRequest, *args: Any, subject_pk: int, **kwargs: Any
+        ) -> HttpResponseBase:
             subject = get_subject_for_user(request.user, subject_pk)
             if not all(request.user.has_perm(perm(c)) for c in codenames):
                 raise PermissionDenied

@@ -25,7 +25,9 @@ def sync_user_groups(user: Any) -> None:
 
 
 @transaction.atomic
-def upsert_site(*, number: str, name: str, time_zone: str = protocol.DEFAULT_SITE_TIME_ZONE) -> Site:
+def upsert_site(
+    *, number: str, name: str, time_zone: str = protocol.DEFAULT_SITE_TIME_ZONE
+) -> Site:
     site, _ = Site.objects.update_or_create(
         number=number, defaults={"name": name, "time_zone": time_zone}
     )

@@ -17,9 +17,8 @@ PASSWORD = "correct-horse-battery-staple"
 @pytest.fixture(autouse=True)
 def _require_services(request: pytest.FixtureRequest) -> None:
     """Tests marked postgres/redis fail (CI) or skip (laptop) without the service."""
-    if request.node.get_closest_marker("postgres"):
-        if connection.vendor != "postgresql":
-            _missing("PostgreSQL (set DATABASE_URL=postgres://...)")
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _missing("PostgreSQL (set DATABASE_URL=postgres://...)")
     if request.node.get_closest_marker("redis"):
         if not settings.REDIS_URL:
             _missing("Redis (set REDIS_URL=redis://...)")

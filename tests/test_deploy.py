@@ -33,7 +33,9 @@ def _manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.Compl
 
 
 def test_check_deploy_reports_nothing_with_production_variables(tmp_path: Path) -> None:
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION, tmp_path=tmp_path)
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION, tmp_path=tmp_path
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -121,7 +121,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "edc.sqlite3",
+            "NAME": str(VAR_DIR / "edc.sqlite3"),
             # library-notes.md: IMMEDIATE transactions + WAL gave no lock errors with
             # concurrent writers.
             "OPTIONS": {

@@ -60,7 +60,10 @@ def test_five_wrong_passwords_lock_the_account(page, people) -> None:
     sign_in(page, "inv01", PASSWORD)
 
     locked = page.get_by_test_id("locked")
-    assert "This account is locked for 15 minutes after 5 failed sign-in attempts" in locked.inner_text()
+    assert (
+        "This account is locked for 15 minutes after 5 failed sign-in attempts"
+        in locked.inner_text()
+    )
     assert page.get_by_test_id("home-title").count() == 0
 
 

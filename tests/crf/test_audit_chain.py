@@ -22,7 +22,9 @@ def _raw(sql: str, params: list[object]) -> None:
         cursor.execute(sql, params)
 
 
-def test_each_entry_links_to_the_previous_one_of_its_subject(investigator, subject01, subject02) -> None:
+def test_each_entry_links_to_the_previous_one_of_its_subject(
+    investigator, subject01, subject02
+) -> None:
     save_xx(investigator, subject01)
     save_xx(investigator, subject02)
 
@@ -82,15 +84,21 @@ def test_verify_audit_finds_entries_cut_from_the_end(investigator, subject01) ->
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     "sql",
-    ["UPDATE crf_auditentry SET new_value = '999' WHERE id = %s", "DELETE FROM crf_auditentry WHERE id = %s"],
+    [
+        "UPDATE crf_auditentry SET new_value = '999' WHERE id = %s",
+        "DELETE FROM crf_auditentry WHERE id = %s",
+    ],
     ids=["update", "delete"],
 )
 def test_postgres_trigger_refuses_update_and_delete(investigator, subject01, sql) -> None:
     save_xx(investigator, subject01)
     entry = AuditEntry.objects.filter(subject=subject01).first()
 
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, [entry.pk])
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql, [entry.pk])
 
     assert AuditEntry.objects.get(pk=entry.pk).new_value == entry.new_value

@@ -52,9 +52,7 @@ def test_required_when_fires_only_on_the_condition() -> None:
 def test_not_future_refuses_tomorrow_and_accepts_today() -> None:
     check = check_not_future("SCRDAT")
     assert list(check({"SCRDAT": dt.date(2026, 11, 23)}, CTX)) == []
-    assert [f.check for f in check({"SCRDAT": dt.date(2026, 11, 24)}, CTX)] == [
-        "SCRDAT_not_future"
-    ]
+    assert [f.check for f in check({"SCRDAT": dt.date(2026, 11, 24)}, CTX)] == ["SCRDAT_not_future"]
 
 
 def test_not_before_strict_and_inclusive() -> None:

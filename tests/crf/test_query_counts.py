@@ -30,7 +30,9 @@ def _add_subjects(n: int, actor, site) -> None:
 
 
 @pytest.mark.parametrize("url_name", ["crf:subject_list", "study:home"])
-def test_list_pages_cost_the_same_with_2_and_60_subjects(client, investigator, sites, url_name) -> None:
+def test_list_pages_cost_the_same_with_2_and_60_subjects(
+    client, investigator, sites, url_name
+) -> None:
     client.force_login(investigator)
     url = reverse(url_name)
     _add_subjects(2, investigator, sites["01"])
@@ -45,7 +47,9 @@ def test_list_pages_cost_the_same_with_2_and_60_subjects(client, investigator, s
 
 
 @pytest.mark.parametrize("url_name", ["crf:subject_detail", "crf:subject_audit"])
-def test_subject_pages_cost_the_same_with_1_and_20_changes(client, investigator, subject01, url_name) -> None:
+def test_subject_pages_cost_the_same_with_1_and_20_changes(
+    client, investigator, subject01, url_name
+) -> None:
     client.force_login(investigator)
     url = reverse(url_name, kwargs={"subject_pk": subject01.pk})
     form = save_xx(investigator, subject01, complete=True)
@@ -54,7 +58,12 @@ def test_subject_pages_cost_the_same_with_1_and_20_changes(client, investigator,
 
     for i in range(20):
         form = save_xx(
-            investigator, subject01, instance=form, systolic=101 + i, complete=True, reason=Reason("QUERY_RESPONSE")
+            investigator,
+            subject01,
+            instance=form,
+            systolic=101 + i,
+            complete=True,
+            reason=Reason("QUERY_RESPONSE"),
         )
     large = _queries(client, url)
 

@@ -101,7 +101,9 @@ def test_change_after_complete_records_the_reason(investigator, subject01) -> No
 def test_reopened_form_still_needs_a_reason(investigator, subject01) -> None:
     """Once complete, always a reason: un-ticking complete does not escape it."""
     form = save_xx(investigator, subject01, complete=True)
-    form = save_xx(investigator, subject01, instance=form, complete=False, reason=Reason("OTHER", "reopen"))
+    form = save_xx(
+        investigator, subject01, instance=form, complete=False, reason=Reason("OTHER", "reopen")
+    )
 
     with pytest.raises(ValidationError):
         save_xx(investigator, subject01, instance=form, systolic=140)
@@ -149,7 +151,9 @@ def test_soft_check_saves_and_opens_a_finding_then_resolves_it(investigator, sub
     assert finding.status == FindingStatus.RESOLVED
 
 
-def test_second_save_from_the_same_opened_version_is_refused(investigator, make_person, subject01) -> None:
+def test_second_save_from_the_same_opened_version_is_refused(
+    investigator, make_person, subject01
+) -> None:
     other = make_person("sc01b", "site_coordinator")
     opened_by_both = save_xx(investigator, subject01)
     first_copy = DemoVitals.objects.get(pk=opened_by_both.pk)
@@ -177,7 +181,10 @@ def test_repeating_rows_are_audited_by_group_and_row(investigator, subject01) ->
     form = save_xx(
         investigator,
         subject01,
-        lesions=[{"lesion_id": "T01", "diameter": Decimal("45.0")}, {"lesion_id": "T02", "diameter": Decimal("12.5")}],
+        lesions=[
+            {"lesion_id": "T01", "diameter": Decimal("45.0")},
+            {"lesion_id": "T02", "diameter": Decimal("12.5")},
+        ],
     )
     save_xx(
         investigator,
@@ -217,7 +224,11 @@ def test_soft_delete_keeps_the_row_with_who_when_why(investigator, subject01) ->
     assert kept.deleted_by == investigator
     assert kept.delete_reason == "wrong subject"
     last = AuditEntry.objects.filter(subject=subject01).latest("id")
-    assert (last.action, last.old_value, last.reason_code) == ("delete", "in_progress", "ENTERED_IN_ERROR")
+    assert (last.action, last.old_value, last.reason_code) == (
+        "delete",
+        "in_progress",
+        "ENTERED_IN_ERROR",
+    )
 
 
 def test_direct_save_outside_the_services_is_refused(investigator, subject01) -> None:

@@ -62,7 +62,9 @@ def test_a_change_to_a_complete_form_asks_for_a_reason(client, investigator, sub
     form = save_xx(investigator, subject01, complete=True)
     client.force_login(investigator)
 
-    response = client.post(xx_url(subject01), post_data(version=str(form.version), systolic="125", mark_complete="on"))
+    response = client.post(
+        xx_url(subject01), post_data(version=str(form.version), systolic="125", mark_complete="on")
+    )
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -81,10 +83,16 @@ def test_a_change_to_a_complete_form_asks_for_a_reason(client, investigator, sub
     )
     assert response.status_code == 302
     entry = AuditEntry.objects.get(variable="SYSBP", action="update")
-    assert (entry.new_value, entry.reason_code, entry.reason_text) == ("125", "TRANSCRIPTION_ERROR", "source says 125")
+    assert (entry.new_value, entry.reason_code, entry.reason_text) == (
+        "125",
+        "TRANSCRIPTION_ERROR",
+        "source says 125",
+    )
 
 
-def test_two_people_save_the_same_form_the_second_is_refused(client, investigator, people, subject01) -> None:
+def test_two_people_save_the_same_form_the_second_is_refused(
+    client, investigator, people, subject01
+) -> None:
     from django.test import Client
 
     form = save_xx(investigator, subject01)
@@ -92,10 +100,19 @@ def test_two_people_save_the_same_form_the_second_is_refused(client, investigato
     first.force_login(investigator)
     second.force_login(people[Role.SITE_COORDINATOR])
     opened_version = str(form.version)  # both opened the page at this version
-    assert f'name="version" value="{opened_version}"' in first.get(xx_url(subject01)).content.decode()
-    assert f'name="version" value="{opened_version}"' in second.get(xx_url(subject01)).content.decode()
+    assert (
+        f'name="version" value="{opened_version}"' in first.get(xx_url(subject01)).content.decode()
+    )
+    assert (
+        f'name="version" value="{opened_version}"' in second.get(xx_url(subject01)).content.decode()
+    )
 
-    assert second.post(xx_url(subject01), post_data(version=opened_version, systolic="131")).status_code == 302
+    assert (
+        second.post(
+            xx_url(subject01), post_data(version=opened_version, systolic="131")
+        ).status_code
+        == 302
+    )
     response = first.post(xx_url(subject01), post_data(version=opened_version, systolic="142"))
 
     assert response.status_code == 409
@@ -103,7 +120,11 @@ def test_two_people_save_the_same_form_the_second_is_refused(client, investigato
     assert "This form was changed by sc01 at" in page
     assert 'name="systolic" value="131"' in page  # the new values are shown
     assert DemoVitals.objects.get().systolic == 131  # nothing overwritten
-    assert list(AuditEntry.objects.filter(variable="SYSBP", action="update").values_list("new_value", flat=True)) == ["131"]
+    assert list(
+        AuditEntry.objects.filter(variable="SYSBP", action="update").values_list(
+            "new_value", flat=True
+        )
+    ) == ["131"]
 
 
 def test_readers_see_the_form_but_cannot_save(client, people, subject01, investigator) -> None:
@@ -120,10 +141,19 @@ def test_audit_page_lists_changes_with_reason(client, investigator, subject01) -
     from crf.services import Reason
 
     form = save_xx(investigator, subject01, complete=True)
-    save_xx(investigator, subject01, instance=form, systolic=118, complete=True, reason=Reason("QUERY_RESPONSE"))
+    save_xx(
+        investigator,
+        subject01,
+        instance=form,
+        systolic=118,
+        complete=True,
+        reason=Reason("QUERY_RESPONSE"),
+    )
     client.force_login(investigator)
 
-    page = client.get(reverse("crf:subject_audit", kwargs={"subject_pk": subject01.pk})).content.decode()
+    page = client.get(
+        reverse("crf:subject_audit", kwargs={"subject_pk": subject01.pk})
+    ).content.decode()
 
     assert "Correction in response to a query" in page
     assert "<td>120</td><td>118</td>" in page
@@ -132,10 +162,15 @@ def test_audit_page_lists_changes_with_reason(client, investigator, subject01) -
 def test_soft_delete_from_the_page_needs_a_reason(client, investigator, subject01) -> None:
     form = save_xx(investigator, subject01)
     client.force_login(investigator)
-    url = reverse("crf:delete", kwargs={"subject_pk": subject01.pk, "form_code": "XX", "record_pk": form.pk})
+    url = reverse(
+        "crf:delete", kwargs={"subject_pk": subject01.pk, "form_code": "XX", "record_pk": form.pk}
+    )
 
     client.post(url, {"reason_code": "", "version": form.version})
     assert not DemoVitals.objects.get().is_deleted
 
-    client.post(url, {"reason_code": "ENTERED_IN_ERROR", "reason_text": "wrong visit", "version": form.version})
+    client.post(
+        url,
+        {"reason_code": "ENTERED_IN_ERROR", "reason_text": "wrong visit", "version": form.version},
+    )
     assert DemoVitals.objects.get().is_deleted

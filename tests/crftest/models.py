@@ -35,7 +35,9 @@ class DemoLesion(RepeatingRow):
 
     form = models.ForeignKey(DemoVitals, on_delete=models.PROTECT, related_name="lesions")
     lesion_id = models.CharField("lesion ID", max_length=8)
-    diameter = models.DecimalField("diameter, mm", max_digits=6, decimal_places=1, null=True, blank=True)
+    diameter = models.DecimalField(
+        "diameter, mm", max_digits=6, decimal_places=1, null=True, blank=True
+    )
 
 
 class DemoLog(CaseReportForm):

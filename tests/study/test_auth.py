@@ -39,8 +39,7 @@ def test_wrong_password_says_so_and_warns_of_the_lock(client, investigator) -> N
 
     assert response.status_code == 200
     assert (
-        "After 5 failed attempts the account is locked for 15 minutes."
-        in response.content.decode()
+        "After 5 failed attempts the account is locked for 15 minutes." in response.content.decode()
     )
 
 

@@ -92,7 +92,7 @@ def records(people, subject01, subject02) -> dict[str, Any]:
 def test_role_matrix_on_own_site(client, people, subject01, records, role) -> None:
     client.force_login(people[role])
     outcomes = {}
-    for name, (method, allowed, _) in MATRIX.items():
+    for name, (method, _allowed, _) in MATRIX.items():
         url = reverse(name, kwargs=_kwargs(name, subject01, records["01"]))
         data = {"reason_code": "OTHER", "reason_text": "matrix", "language": "en"}
         response = client.post(url, data) if method == "POST" else client.get(url)
@@ -100,7 +100,11 @@ def test_role_matrix_on_own_site(client, people, subject01, records, role) -> No
         if name == "study:logout":
             client.force_login(people[role])
     expected = {
-        name: ("allowed" if role in allowed else (404 if is_subject and role == R.ADMINISTRATOR else 403))
+        name: (
+            "allowed"
+            if role in allowed
+            else (404 if is_subject and role == R.ADMINISTRATOR else 403)
+        )
         for name, (_, allowed, is_subject) in MATRIX.items()
     }
     assert outcomes == expected
@@ -111,11 +115,15 @@ def test_another_sites_subject_is_not_found(client, people, subject02, records, 
     """Site-bound roles (of site 01) get 404 for a site-02 subject on every subject URL."""
     client.force_login(people[role])
     study_wide = role in (R.STUDY_COORDINATOR, R.DATA_MANAGER, R.MEDICAL_MONITOR)
-    for name, (method, allowed, is_subject) in MATRIX.items():
+    for name, (method, _allowed, is_subject) in MATRIX.items():
         if not is_subject:
             continue
         url = reverse(name, kwargs=_kwargs(name, subject02, records["02"]))
-        response = client.post(url, {"reason_code": "OTHER", "reason_text": "x"}) if method == "POST" else client.get(url)
+        response = (
+            client.post(url, {"reason_code": "OTHER", "reason_text": "x"})
+            if method == "POST"
+            else client.get(url)
+        )
         if study_wide:
             assert response.status_code in (200, 302, 403), name
         else:
