@@ -72,6 +72,7 @@ def test_language_switch_shows_chinese(page, people) -> None:
 
     with page.expect_navigation():
         page.select_option("#language-select", "zh-hans")
+    page.wait_for_load_state("load")
 
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert page.get_by_role("button", name="退出").is_visible()
