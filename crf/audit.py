@@ -92,6 +92,54 @@ def append(entries: list[dict[str, Any]]) -> list[AuditEntry]:
     return saved
 
 
+def record(
+    *,
+    actor: Any,
+    action: str,
+    form_code: str,
+    obj: Any,
+    changes: list[tuple[str, Any, Any]],
+    subject_id: int | None = None,
+    reason_code: str = "",
+    reason_text: str = "",
+    source: str = "web",
+    file_sha256: str = "",
+    visit_code: str = "",
+) -> list[AuditEntry]:
+    """Audit changes to a row that is not a case report form (subject identity and
+    status, eligibility criteria, study parameters): one entry per (variable, old, new)."""
+    from django.utils import timezone
+
+    from crf.values import audit_text
+
+    now = timezone.now()
+    return append(
+        [
+            {
+                "at": now,
+                "actor": actor,
+                "actor_username": actor.get_username() if actor is not None else "system",
+                "subject_id": subject_id,
+                "action": action,
+                "form_code": form_code,
+                "visit_code": visit_code,
+                "object_model": obj._meta.label,
+                "object_id": obj.pk,
+                "group": "",
+                "row_key": "",
+                "variable": variable,
+                "old_value": audit_text(old),
+                "new_value": audit_text(new),
+                "reason_code": reason_code,
+                "reason_text": reason_text,
+                "source": source,
+                "file_sha256": file_sha256,
+            }
+            for variable, old, new in changes
+        ]
+    )
+
+
 @dataclass(frozen=True)
 class ChainProblem:
     chain: str

@@ -271,3 +271,25 @@ class CheckFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.form_code}.{self.variable}: {self.message}"
+
+
+def visit_kind_for_code(code: str) -> tuple[str, int]:
+    """The kind and number of a visit code (crf-spec "Visits"): C3D1 -> (CYCLE, 3).
+
+    ValueError for a code that is none of SCR, CnD1, TAk, EOT, SFU, SURVm, UNSn.
+    """
+    import re
+
+    fixed = {"SCR": VisitKind.SCREENING, "EOT": VisitKind.END_OF_TREATMENT, "SFU": VisitKind.SAFETY_FOLLOW_UP}
+    if code in fixed:
+        return fixed[code].value, 0
+    for pattern, kind in (
+        (r"C([1-9]\d*)D1", VisitKind.CYCLE),
+        (r"TA([1-9]\d*)", VisitKind.TUMOUR_ASSESSMENT),
+        (r"SURV([1-9]\d*)", VisitKind.SURVIVAL_FOLLOW_UP),
+        (r"UNS([1-9]\d*)", VisitKind.UNSCHEDULED),
+    ):
+        match = re.fullmatch(pattern, code)
+        if match:
+            return kind.value, int(match.group(1))
+    raise ValueError(f"{code!r} is not a visit code")

@@ -180,3 +180,43 @@ def forms_for_visit_kind(kind: str) -> list[FormSpec]:
 
 def log_forms() -> list[FormSpec]:
     return [spec for spec in all_forms() if spec.is_log]
+
+
+# --- Facts: what a form's checks may need from the rest of the subject's data --------------
+
+FactProvider = Callable[[Any], Mapping[str, Any]]
+_FACT_PROVIDERS: list[FactProvider] = []
+
+
+def register_facts(provider: FactProvider) -> FactProvider:
+    """Register a function ``subject -> {name: value}`` (e.g. ICDAT, PLDAY1) for checks.
+
+    Higher apps register here so the CRF layer never imports them.
+    """
+    if provider not in _FACT_PROVIDERS:
+        _FACT_PROVIDERS.append(provider)
+    return provider
+
+
+def subject_facts(subject: Any) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    for provider in _FACT_PROVIDERS:
+        facts.update(provider(subject))
+    return facts
+
+
+# --- Hooks run after a study data file import created or changed a subject --------------
+
+SubjectHook = Callable[[Any, Any], None]
+_AFTER_IMPORT: list[SubjectHook] = []
+
+
+def register_after_import(hook: SubjectHook) -> SubjectHook:
+    """Register ``hook(subject, actor)``, run for each imported subject (e.g. its status)."""
+    if hook not in _AFTER_IMPORT:
+        _AFTER_IMPORT.append(hook)
+    return hook
+
+
+def after_import_hooks() -> list[SubjectHook]:
+    return list(_AFTER_IMPORT)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from crf import audit, guard
+from crf import audit, guard, registry
 from crf.checks import CheckContext, Finding, Severity, required_findings, run_checks
 from crf.models import (
     AuditAction,
@@ -242,7 +242,9 @@ def save_form(
             new_data.update(derived)
             check_data.update(derived)
 
-        context = CheckContext(today=today or timezone.localdate(), facts=facts or {})
+        if facts is None:
+            facts = registry.subject_facts(subject)
+        context = CheckContext(today=today or timezone.localdate(), facts=facts)
         outcome = run_checks(spec.checks, check_data, context)
         hard = list(outcome.hard)
         if complete:

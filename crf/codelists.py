@@ -1,0 +1,89 @@
+"""The code lists of crf-spec "Code lists": codes as values, translatable labels.
+
+The UI shows each code's label, never the raw code alone; import and export use
+the codes.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class YN(models.TextChoices):
+    Y = "Y", _("Yes")
+    N = "N", _("No")
+
+
+class YNU(models.TextChoices):
+    Y = "Y", _("Yes")
+    N = "N", _("No")
+    U = "U", _("Unknown")
+
+
+class Sex(models.TextChoices):
+    M = "M", _("Male")
+    F = "F", _("Female")
+
+
+class Ethnic(models.TextChoices):
+    HAN = "HAN", _("Han")
+    OTHER_CHINESE_MINORITY = "OTHER_CHINESE_MINORITY", _("Other Chinese ethnic minority")
+    OTHER = "OTHER", _("Other")
+
+
+class DiagnosisMethod(models.TextChoices):
+    HISTOLOGY = "HISTOLOGY", _("Histology")
+    CYTOLOGY = "CYTOLOGY", _("Cytology")
+    CLINICAL = "CLINICAL", _("Clinical (Chinese guideline)")
+
+
+class Aetiology(models.TextChoices):
+    HBV = "HBV", _("Hepatitis B")
+    HCV = "HCV", _("Hepatitis C")
+    ALCOHOL = "ALCOHOL", _("Alcohol")
+    MASLD = "MASLD", _("MASLD")
+    OTHER = "OTHER", _("Other")
+    UNKNOWN = "UNKNOWN", _("Unknown")
+
+
+class BCLC(models.TextChoices):
+    A = "A", _("A (early)")
+    B = "B", _("B (intermediate)")
+    C = "C", _("C (advanced)")
+    D = "D", _("D (terminal)")
+
+
+class PortalVeinGrade(models.TextChoices):
+    VP1 = "VP1", _("Vp1")
+    VP2 = "VP2", _("Vp2")
+    VP3 = "VP3", _("Vp3")
+    VP4 = "VP4", _("Vp4 (main trunk)")
+
+
+class PriorTherapy(models.TextChoices):
+    RESECTION = "RESECTION", _("Resection")
+    ABLATION = "ABLATION", _("Ablation")
+    TACE = "TACE", _("TACE")
+    HAIC = "HAIC", _("HAIC")
+    RADIOTHERAPY = "RADIOTHERAPY", _("Radiotherapy")
+    TRANSPLANT = "TRANSPLANT", _("Transplant")
+    IMMUNOTHERAPY = "IMMUNOTHERAPY", _("Immunotherapy")
+    OTHER_SYSTEMIC = "OTHER_SYSTEMIC", _("Other systemic therapy")
+
+
+class Response(models.TextChoices):
+    CR = "CR", _("Complete response")
+    PR = "PR", _("Partial response")
+    SD = "SD", _("Stable disease")
+    PD = "PD", _("Progressive disease")
+    NE = "NE", _("Not evaluable")
+
+
+class LenvatinibStop(models.TextChoices):
+    PROGRESSION = "PROGRESSION", _("Progression")
+    INTOLERANCE = "INTOLERANCE", _("Intolerance")
+    OTHER = "OTHER", _("Other")
+
+
+class LenvatinibDose(models.TextChoices):
+    MG8 = "8", _("8 mg")
+    MG12 = "12", _("12 mg")
