@@ -280,7 +280,11 @@ def visit_kind_for_code(code: str) -> tuple[str, int]:
     """
     import re
 
-    fixed = {"SCR": VisitKind.SCREENING, "EOT": VisitKind.END_OF_TREATMENT, "SFU": VisitKind.SAFETY_FOLLOW_UP}
+    fixed = {
+        "SCR": VisitKind.SCREENING,
+        "EOT": VisitKind.END_OF_TREATMENT,
+        "SFU": VisitKind.SAFETY_FOLLOW_UP,
+    }
     if code in fixed:
         return fixed[code].value, 0
     for pattern, kind in (
