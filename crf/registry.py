@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
     from crf.models import CaseReportForm, RepeatingRow
 
-Derivation = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+# (form data by variable, subject facts) -> derived variables
+Derivation = Callable[[Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)

@@ -106,17 +106,13 @@ def _row_data(group: GroupSpec, row: Mapping[str, Any] | RepeatingRow) -> dict[s
 
 
 def _field_value(variable: Variable, value: Any) -> Any:
-    """Empty text is stored as "" in NOT NULL text columns (Django's convention)."""
-    if (
-        value is None
-        and not variable.field.null
-        and variable.field.get_internal_type()
-        in (
-            "CharField",
-            "TextField",
-        )
-    ):
-        return ""
+    """Empty values in NOT NULL columns: "" for text, [] for code lists (Django's convention)."""
+    if value is None and not variable.field.null:
+        kind = variable.field.get_internal_type()
+        if kind in ("CharField", "TextField"):
+            return ""
+        if kind == "JSONField":
+            return []
     return value
 
 
@@ -237,13 +233,13 @@ def save_form(
             for g in spec.groups
         }
         check_data: dict[str, Any] = {**new_data, **new_group_data}
+        if facts is None:
+            facts = registry.subject_facts(subject)
         if spec.derive is not None:
-            derived = dict(spec.derive(check_data))
+            derived = dict(spec.derive(check_data, facts))
             new_data.update(derived)
             check_data.update(derived)
 
-        if facts is None:
-            facts = registry.subject_facts(subject)
         context = CheckContext(today=today or timezone.localdate(), facts=facts)
         outcome = run_checks(spec.checks, check_data, context)
         hard = list(outcome.hard)

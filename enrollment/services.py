@@ -1,35 +1,227 @@
-"""Screening and enrolment writes."""
+"""Screening and enrolment writes: register, screen failure, enrol (with the cap), target."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from crf.models import Visit, VisitKind
-from study.models import Site, Subject
+from crf import audit, registry
+from crf.codelists import YN
+from crf.models import AuditAction, AuditSource, ChangeReason, Visit, VisitKind
+from crf.services import Reason, save_form
+from enrollment.models import EligibilityCriterion, Enrolment, ScreeningLog
+from study.models import Site, StudyParameters, Subject, SubjectStatus
 
 
-def _next_sequence(site: Site, field: str, prefix: str) -> int:
-    numbers = [
-        int(value.rsplit("-", 1)[1])
-        for value in Subject.objects.filter(
-            site=site, **{f"{field}__startswith": prefix}
-        ).values_list(field, flat=True)
-        if value
-    ]
-    return max(numbers, default=0) + 1
+def _next_sequence(values: Sequence[str | None]) -> int:
+    return max((int(v.rsplit("-", 1)[1]) for v in values if v), default=0) + 1
+
+
+def _set_subject(
+    subject: Subject, *, actor: Any, source: str = AuditSource.WEB, file_sha256: str = "", **changes: Any
+) -> None:
+    """Change the subject's identity or status, audited (form code SUBJ)."""
+    audited = [(name.upper(), getattr(subject, name), value) for name, value in changes.items() if getattr(subject, name) != value]
+    if not audited:
+        return
+    for name, value in changes.items():
+        setattr(subject, name, value)
+    subject.save(update_fields=list(changes))
+    audit.record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        form_code="SUBJ",
+        obj=subject,
+        subject_id=subject.pk,
+        changes=audited,
+        source=source,
+        file_sha256=file_sha256,
+    )
 
 
 @transaction.atomic
-def register_screening(*, actor: AbstractBaseUser, site: Site) -> Subject:
-    """Register a screened person: screening number ``S<site>-<seq>`` and the SCR visit.
+def register_screening(
+    *, actor: AbstractBaseUser, site: Site, screening_date: dt.date | None = None, today: dt.date | None = None
+) -> Subject:
+    """Register a screened person: screening number ``S<site>-<seq>``, the SCR visit and SL.
 
     The site row is locked while the number is chosen, so two registrations at
     once never get the same number; numbers are never reused.
     """
     locked = Site.objects.select_for_update().get(pk=site.pk)
     prefix = f"S{locked.number}-"
-    sequence = _next_sequence(locked, "screening_id", prefix)
+    existing = Subject.objects.filter(site=locked, screening_id__startswith=prefix)
+    sequence = _next_sequence(list(existing.values_list("screening_id", flat=True)))
     subject = Subject.objects.create(site=locked, screening_id=f"{prefix}{sequence:03d}")
-    Visit.objects.create(subject=subject, code="SCR", kind=VisitKind.SCREENING, number=0)
+    audit.record(
+        actor=actor, action=AuditAction.CREATE, form_code="SUBJ", obj=subject, subject_id=subject.pk,
+        changes=[("SITE", None, locked.number), ("SCREENING_ID", None, subject.screening_id)],
+    )
+    visit = Visit.objects.create(subject=subject, code="SCR", kind=VisitKind.SCREENING, number=0)
+    if screening_date is not None:
+        save_form(
+            actor=actor,
+            spec=registry.get("SL"),
+            subject=subject,
+            visit=visit,
+            values={"screening_date": screening_date, "screen_failure": YN.N},
+            today=today,
+        )
     return subject
+
+
+def _screening_log(subject: Subject) -> ScreeningLog | None:
+    return ScreeningLog.objects.filter(subject=subject, is_deleted=False).first()
+
+
+@transaction.atomic
+def record_screen_failure(
+    *, actor: AbstractBaseUser, subject: Subject, criteria: Sequence[str], reason: Reason | None = None
+) -> Subject:
+    """Record a screen failure with the failing criteria (SL SCRFAIL=Y, SCRFRS)."""
+    if subject.subject_id:
+        raise ValidationError(_("An enrolled subject cannot become a screen failure."))
+    log = _screening_log(subject)
+    save_form(
+        actor=actor,
+        spec=registry.get("SL"),
+        subject=subject,
+        visit=subject.visits.get(code="SCR"),
+        instance=log,
+        values={"screen_failure": YN.Y, "failed_criteria": list(criteria)},
+        complete=True,
+        reason=reason,
+    )
+    _set_subject(subject, actor=actor, status=SubjectStatus.SCREEN_FAILED)
+    return subject
+
+
+class EnrolmentCapReached(ValidationError):
+    """The study has its target number of subjects enrolled."""
+
+
+@transaction.atomic
+def enroll_subject(
+    *,
+    actor: AbstractBaseUser,
+    subject: Subject,
+    enrolled_on: dt.date,
+    planned_day1: dt.date,
+    today: dt.date | None = None,
+) -> Subject:
+    """Enrol an eligible, consented person: ENR form, subject ID, C1D1 visit.
+
+    The study-parameters row is locked first, so concurrent enrolments are counted
+    one after another and the cap (protocol.md: target enrolment) holds. The
+    subject ID is ``<site>-<3-digit sequence>``, never reused. Raises
+    EnrolmentCapReached at the cap, CheckError when ENR's checks fail.
+    """
+    parameters = StudyParameters.objects.select_for_update().get(pk=StudyParameters.objects.current().pk)
+    subject = Subject.objects.select_for_update().get(pk=subject.pk)
+    if subject.subject_id:
+        raise ValidationError(_("%(subject)s is already enrolled.") % {"subject": subject.subject_id})
+    if subject.status == SubjectStatus.SCREEN_FAILED:
+        raise ValidationError(_("A screen failure cannot be enrolled."))
+    enrolled = Subject.objects.filter(subject_id__isnull=False).count()
+    if enrolled >= parameters.target_enrolment:
+        raise EnrolmentCapReached(
+            _("Enrolment is closed: the study has reached its target of %(target)d subjects. "
+              "A data manager may raise the target.") % {"target": parameters.target_enrolment},
+            code="cap",
+        )
+    save_form(
+        actor=actor,
+        spec=registry.get("ENR"),
+        subject=subject,
+        visit=subject.visits.get(code="SCR"),
+        values={"enrolled_on": enrolled_on, "planned_day1": planned_day1},
+        complete=True,
+        today=today,
+    )
+    site = Site.objects.select_for_update().get(pk=subject.site_id)
+    taken = Subject.objects.filter(site=site, subject_id__isnull=False).values_list("subject_id", flat=True)
+    subject_id = f"{site.number}-{_next_sequence(list(taken)):03d}"
+    _set_subject(
+        subject, actor=actor, subject_id=subject_id, status=SubjectStatus.ON_TREATMENT, enrolled_at=enrolled_on
+    )
+    log = _screening_log(subject)
+    if log is not None and log.status != "complete":
+        save_form(
+            actor=actor, spec=registry.get("SL"), subject=subject, visit=log.visit, instance=log,
+            values={"screen_failure": YN.N, "failed_criteria": []}, complete=True, today=today,
+        )
+    Visit.objects.get_or_create(
+        subject=subject, code="C1D1", defaults={"kind": VisitKind.CYCLE, "number": 1, "planned_date": planned_day1}
+    )
+    return subject
+
+
+@transaction.atomic
+def raise_enrolment_target(*, actor: AbstractBaseUser, target: int, reason: str) -> StudyParameters:
+    """A data manager raises the target enrolment, with a reason (audited)."""
+    parameters = StudyParameters.objects.select_for_update().get(pk=StudyParameters.objects.current().pk)
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give a reason for changing the target.")})
+    if target <= parameters.target_enrolment:
+        raise ValidationError(
+            {"target": _("The new target must be above the current target of %(target)d.") % {"target": parameters.target_enrolment}}
+        )
+    old = parameters.target_enrolment
+    parameters.target_enrolment = target
+    parameters.save(update_fields=["target_enrolment"])
+    audit.record(
+        actor=actor, action=AuditAction.UPDATE, form_code="PARAM", obj=parameters,
+        changes=[("TARGET_ENROLMENT", old, target)], reason_code=ChangeReason.OTHER, reason_text=reason,
+    )
+    return parameters
+
+
+@transaction.atomic
+def save_criterion(
+    *, actor: AbstractBaseUser, criterion: EligibilityCriterion, text: str, kind: str, reason: str
+) -> EligibilityCriterion:
+    """A data manager edits an eligibility criterion's text or kind, with a reason (audited)."""
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give a reason for changing the criterion.")})
+    changes = [
+        (f"{criterion.code}.{name.upper()}", getattr(criterion, name), value)
+        for name, value in (("text", text), ("kind", kind))
+        if getattr(criterion, name) != value
+    ]
+    if not changes:
+        return criterion
+    criterion.text, criterion.kind = text, kind
+    criterion.save(update_fields=["text", "kind"])
+    audit.record(
+        actor=actor, action=AuditAction.UPDATE, form_code="IECRIT", obj=criterion,
+        changes=changes, reason_code=ChangeReason.OTHER, reason_text=reason,
+    )
+    return criterion
+
+
+def refresh_subject_status(subject: Subject, actor: Any, *, file_sha256: str = "") -> None:
+    """Set identity-derived status after an import: screen failed, enrolled or screening."""
+    log = _screening_log(subject)
+    enrolment = Enrolment.objects.filter(subject=subject, is_deleted=False).first()
+    if subject.subject_id or enrolment is not None:
+        status = SubjectStatus.ON_TREATMENT
+    elif log is not None and log.screen_failure == YN.Y:
+        status = SubjectStatus.SCREEN_FAILED
+    else:
+        status = SubjectStatus.SCREENING
+    changes: dict[str, Any] = {}
+    if subject.status in (SubjectStatus.SCREENING, SubjectStatus.SCREEN_FAILED, SubjectStatus.ON_TREATMENT):
+        changes["status"] = status
+    if enrolment is not None:
+        changes["enrolled_at"] = enrolment.enrolled_on
+        Visit.objects.get_or_create(
+            subject=subject, code="C1D1",
+            defaults={"kind": VisitKind.CYCLE, "number": 1, "planned_date": enrolment.planned_day1},
+        )
+    _set_subject(subject, actor=actor, source=AuditSource.IMPORT, file_sha256=file_sha256, **changes)

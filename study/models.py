@@ -82,6 +82,43 @@ class Membership(models.Model):
         return self.role in STUDY_WIDE_ROLES
 
 
+class StudyParametersQuerySet(models.QuerySet["StudyParameters"]):
+    def current(self) -> StudyParameters:
+        return self.get_or_create(pk=1, defaults=StudyParameters.defaults())[0]
+
+
+class StudyParameters(models.Model):
+    """The protocol parameters a data manager may change (audited); one row.
+
+    Defaults come from study/protocol.py; a migration writes the row.
+    """
+
+    target_enrolment = models.PositiveSmallIntegerField(
+        _("target enrolment"), default=protocol.TARGET_ENROLMENT
+    )
+    accrual_start = models.DateField(_("planned accrual start"), default=protocol.PLANNED_ACCRUAL_START)
+    accrual_months = models.PositiveSmallIntegerField(
+        _("planned months to full enrolment"), default=protocol.PLANNED_ACCRUAL_MONTHS
+    )
+
+    objects = StudyParametersQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("study parameters")
+        verbose_name_plural = _("study parameters")
+
+    def __str__(self) -> str:
+        return str(_("Study parameters"))
+
+    @staticmethod
+    def defaults() -> dict[str, Any]:
+        return {
+            "target_enrolment": protocol.TARGET_ENROLMENT,
+            "accrual_start": protocol.PLANNED_ACCRUAL_START,
+            "accrual_months": protocol.PLANNED_ACCRUAL_MONTHS,
+        }
+
+
 class SubjectStatus(models.TextChoices):
     SCREENING = "screening", _("Screening")
     SCREEN_FAILED = "screen_failed", _("Screen failed")
@@ -118,6 +155,7 @@ class Subject(models.Model):
         _("status"), max_length=20, choices=SubjectStatus.choices, default=SubjectStatus.SCREENING
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    enrolled_at = models.DateField(_("date enrolled"), null=True, blank=True)
 
     objects = SubjectQuerySet.as_manager()
 

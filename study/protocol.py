@@ -7,6 +7,7 @@ parameters from here, never a literal copy. Source: protocol.md, "Parameters".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 STUDY_CODE = "ANLO-HCC"
@@ -71,7 +72,9 @@ PFS_MISSED_TA_GAP_DAYS = 2 * TA_INTERVAL_DAYS + TA_WINDOW_DAYS
 # Analysis (protocol.md: durations in months = days / 30.4375).
 DAYS_PER_MONTH = Decimal("30.4375")
 
-# Planned accrual for the enrolment dashboard.
+# Planned accrual for the enrolment dashboard: linear from the start date to the target
+# after this many months.
+PLANNED_ACCRUAL_START = date(2026, 1, 5)
 PLANNED_ACCRUAL_MONTHS = 18
 
 

@@ -21,7 +21,7 @@ def diastolic_below_systolic(data: Mapping[str, Any], context: CheckContext) -> 
         yield Finding("DIABP", "DIABP must be below SYSBP.", Severity.HARD, "DIABP_lt_SYSBP")
 
 
-def derive(data: Mapping[str, Any]) -> dict[str, Any]:
+def derive(data: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[str, Any]:
     sys_bp, dia_bp = data.get("SYSBP"), data.get("DIABP")
     return {"XXPP": sys_bp - dia_bp if sys_bp is not None and dia_bp is not None else None}
 

@@ -1,30 +1,64 @@
-"""Load the demo study: sites, people of every role, screened persons. Idempotent."""
+"""Load the demo study: sites, people of every role, and subjects in every screening state.
 
+Everything is built through the same services as the UI. Idempotent: a second run
+refreshes the people and leaves the subjects as they are.
+"""
+
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from enrollment.services import register_screening
+from enrollment.demo import screen, screen_and_enrol, screen_and_fail
 from study.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_people
-from study.models import Subject
+from study.models import StudyParameters, Subject
 
-DEMO_SCREENED_PER_SITE = {"01": 3, "02": 2, "03": 1}
+# (site, first screening day, outcome): enrolments spread over the months of accrual so the
+# dashboard's cumulative chart has a shape; 28 enrolled = the study at its cap.
+FIRST_DAY = dt.date(2026, 1, 12)
+ENROLLED_PER_SITE = {"01": 12, "02": 10, "03": 6}
+SCREEN_FAILURES = {
+    "01": [("IN06",), ("IN07", "IN08")],
+    "02": [("EX05",)],
+    "03": [("IN04",), ("IN08",)],
+}
+WAITING = {"01": 1, "02": 1}  # eligible, screened, waiting to enrol (the cap refuses them)
 
 
 class Command(BaseCommand):
-    help = "Create the demo sites, demo users of every role and demo subjects (idempotent)."
+    help = "Create the demo sites, users of every role and subjects in every screening state."
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         sites = seed_people()
-        actor = get_user_model().objects.get(username="investigator")
-        for number, wanted in DEMO_SCREENED_PER_SITE.items():
-            have = Subject.objects.filter(site=sites[number]).count()
-            for _ in range(max(0, wanted - have)):
-                register_screening(actor=actor, site=sites[number])
-        self.stdout.write("Demo study ready. Demo users (password for all: %s):" % DEMO_PASSWORD)
+        users = get_user_model().objects
+        actors = {"01": users.get(username="investigator"), "02": users.get(username="investigator2")}
+        actors["03"] = actors["01"]
+        if not Subject.objects.exists():
+            StudyParameters.objects.current()
+            queues = {
+                number: [("enrol", ())] * ENROLLED_PER_SITE[number]
+                + [("fail", f) for f in SCREEN_FAILURES.get(number, [])]
+                for number in ENROLLED_PER_SITE
+            }
+            day = FIRST_DAY
+            while any(queues.values()):  # round-robin over the sites, a screening every 8 days
+                for number, queue in queues.items():
+                    if not queue:
+                        continue
+                    outcome, failing = queue.pop(0)
+                    site, actor = sites[number], actors[number]
+                    if outcome == "enrol":
+                        screen_and_enrol(actor, site, start=day)
+                    else:
+                        screen_and_fail(actor, site, start=day, failing=failing)
+                    day += dt.timedelta(days=8)
+            for number, n in WAITING.items():
+                for _ in range(n):
+                    screen(actors[number], sites[number], start=dt.date(2026, 11, 16))
+        self.stdout.write(f"Demo study ready. Demo users (password for all: {DEMO_PASSWORD}):")
         for person in DEMO_PEOPLE:
             scope = ", ".join(person.sites) if person.sites else "all sites"
             if person.role == "administrator":

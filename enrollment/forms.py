@@ -1,0 +1,119 @@
+"""Web forms of the screening CRFs and their registration with the form registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from crf import registry
+from crf.codelists import Aetiology, PriorTherapy
+from crf.forms import CRFForm
+from crf.models import VisitKind
+from enrollment import checks
+from enrollment.models import (
+    Demographics,
+    Eligibility,
+    EligibilityAnswer,
+    Enrolment,
+    History,
+    InformedConsent,
+    ScreeningLog,
+)
+
+PARTIAL_DATE_ATTRS = {"placeholder": "YYYY-MM-DD", "pattern": r"\d{4}(-\d{2}(-\d{2})?)?", "inputmode": "numeric"}
+
+
+class ScreeningLogForm(CRFForm):
+    failed_criteria = forms.MultipleChoiceField(
+        label=_("Criteria not met"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = ScreeningLog
+        fields = ["screening_date", "screen_failure", "failed_criteria"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from enrollment.selectors import criteria_in_force
+
+        self.fields["failed_criteria"].choices = [
+            (c.code, f"{c.code} {c.text}") for c in criteria_in_force()
+        ]
+
+
+class InformedConsentForm(CRFForm):
+    class Meta:
+        model = InformedConsent
+        fields = ["consent_date", "consent_version"]
+
+
+class DemographicsForm(CRFForm):
+    class Meta:
+        model = Demographics
+        fields = ["birth_date", "sex", "ethnic_group", "height_cm"]
+        widgets = {"birth_date": forms.TextInput(attrs=PARTIAL_DATE_ATTRS)}
+
+
+class HistoryForm(CRFForm):
+    aetiology = forms.MultipleChoiceField(
+        label=_("Aetiology"), choices=Aetiology.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    prior_therapy = forms.MultipleChoiceField(
+        label=_("Prior local/systemic therapy besides lenvatinib"),
+        choices=PriorTherapy.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = History
+        fields = list(History.VARIABLES.values())
+        widgets = {
+            "diagnosis_date": forms.TextInput(attrs=PARTIAL_DATE_ATTRS),
+            "lenvatinib_start": forms.TextInput(attrs=PARTIAL_DATE_ATTRS),
+            "lenvatinib_last_dose": forms.TextInput(attrs=PARTIAL_DATE_ATTRS),
+        }
+
+
+class EnrolmentForm(CRFForm):
+    class Meta:
+        model = Enrolment
+        fields = ["enrolled_on", "planned_day1"]
+
+
+def register_forms() -> None:
+    screening = [VisitKind.SCREENING]
+    registry.register(
+        ScreeningLog, code="SL", title=_("Screening log"), visit_kinds=screening,
+        required=["SCRDAT", "SCRFAIL"], checks=checks.SL_CHECKS, form_class=ScreeningLogForm,
+        once_per_subject=True, order=10,
+    )
+    registry.register(
+        InformedConsent, code="IC", title=_("Informed consent"), visit_kinds=screening,
+        required=["ICDAT", "ICVER"], checks=checks.IC_CHECKS, form_class=InformedConsentForm,
+        once_per_subject=True, order=20,
+    )
+    registry.register(
+        Demographics, code="DM", title=_("Demographics"), visit_kinds=screening,
+        required=["BRTHDAT", "SEX", "ETHNIC", "HEIGHT"],
+        checks=checks.DM_CHECKS, form_class=DemographicsForm,
+        once_per_subject=True, order=30,
+    )
+    registry.register(
+        History, code="HX", title=_("HCC and prior treatment history"), visit_kinds=screening,
+        required=["DIAGDAT", "DIAGMTH", "ETIOL", "BCLC", "MVI", "EHS", "LENSTDAT", "LENENDAT", "LENDOSE", "LENBOR", "LENSTOP"],
+        checks=checks.HX_CHECKS, form_class=HistoryForm, once_per_subject=True, order=40,
+    )
+    registry.register(
+        Eligibility, code="IE", title=_("Eligibility"), visit_kinds=screening,
+        required=["IEDAT", "IEYN"], derived=["IEYN"],
+        groups=[registry.group("IE", EligibilityAnswer, key="IETESTCD")],
+        checks=checks.IE_CHECKS, derive=checks.ie_derive, once_per_subject=True, order=50,
+    )
+    registry.register(
+        Enrolment, code="ENR", title=_("Enrolment"), visit_kinds=screening,
+        required=["ENRDAT", "PLDAY1"], checks=checks.ENR_CHECKS, form_class=EnrolmentForm,
+        once_per_subject=True, order=60,
+    )

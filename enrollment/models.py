@@ -1,0 +1,228 @@
+"""Screening and enrolment forms (crf-spec SL, IC, DM, IE, HX, ENR) and their reference data."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crf.codelists import (
+    BCLC,
+    YN,
+    Aetiology,
+    DiagnosisMethod,
+    Ethnic,
+    LenvatinibDose,
+    LenvatinibStop,
+    PortalVeinGrade,
+    Response,
+    Sex,
+)
+from crf.models import CaseReportForm, RepeatingRow
+from study.models import Site
+
+PARTIAL_DATE_HELP = _("YYYY-MM-DD; YYYY-MM or YYYY when the day or month is not known.")
+
+
+class CriterionKind(models.TextChoices):
+    INCLUSION = "IN", _("Inclusion")
+    EXCLUSION = "EX", _("Exclusion")
+
+
+class EligibilityCriterion(models.Model):
+    """One eligibility criterion of a protocol version (data, edited by a data manager)."""
+
+    protocol_version = models.CharField(_("protocol version"), max_length=16)
+    code = models.CharField(_("code"), max_length=8)
+    kind = models.CharField(_("kind"), max_length=2, choices=CriterionKind.choices)
+    text = models.TextField(_("criterion"))
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["protocol_version", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["protocol_version", "code"], name="enrollment_criterion_unique_code"
+            )
+        ]
+        verbose_name = _("eligibility criterion")
+        verbose_name_plural = _("eligibility criteria")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}"
+
+    @property
+    def required_answer(self) -> str:
+        """Inclusion criteria must be met (Y); exclusion criteria must not (N)."""
+        return YN.Y if self.kind == CriterionKind.INCLUSION else YN.N
+
+
+class ConsentFormVersion(models.Model):
+    """An approved version of the consent form, for every site or for some."""
+
+    version = models.CharField(_("version"), max_length=16, unique=True)
+    all_sites = models.BooleanField(_("approved for every site"), default=False)
+    sites = models.ManyToManyField(Site, blank=True, verbose_name=_("approved for sites"))
+
+    class Meta:
+        ordering = ["version"]
+        verbose_name = _("consent form version")
+        verbose_name_plural = _("consent form versions")
+
+    def __str__(self) -> str:
+        return self.version
+
+
+class ScreeningLog(CaseReportForm):
+    """SL: one per screened person."""
+
+    VARIABLES: ClassVar[dict[str, str]] = {
+        "SCRDAT": "screening_date",
+        "SCRFAIL": "screen_failure",
+        "SCRFRS": "failed_criteria",
+    }
+
+    screening_date = models.DateField(_("date of screening"), null=True, blank=True)
+    screen_failure = models.CharField(
+        _("screen failure"), max_length=1, choices=YN.choices, blank=True
+    )
+    failed_criteria = models.JSONField(_("criteria not met"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("screening log")
+
+
+class InformedConsent(CaseReportForm):
+    """IC: informed consent."""
+
+    VARIABLES: ClassVar[dict[str, str]] = {"ICDAT": "consent_date", "ICVER": "consent_version"}
+
+    consent_date = models.DateField(_("date consent signed"), null=True, blank=True)
+    consent_version = models.CharField(_("consent form version"), max_length=16, blank=True)
+
+    class Meta:
+        verbose_name = _("informed consent")
+
+
+class Demographics(CaseReportForm):
+    """DM: demographics."""
+
+    VARIABLES: ClassVar[dict[str, str]] = {
+        "BRTHDAT": "birth_date",
+        "SEX": "sex",
+        "ETHNIC": "ethnic_group",
+        "HEIGHT": "height_cm",
+    }
+
+    birth_date = models.CharField(
+        _("date of birth"), max_length=10, blank=True, help_text=PARTIAL_DATE_HELP
+    )
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
+    ethnic_group = models.CharField(
+        _("ethnic group"), max_length=24, choices=Ethnic.choices, blank=True
+    )
+    height_cm = models.DecimalField(
+        _("height, cm"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("demographics")
+
+
+class Eligibility(CaseReportForm):
+    """IE: the eligibility checklist; one answer row per criterion."""
+
+    VARIABLES: ClassVar[dict[str, str]] = {"IEDAT": "confirmed_on", "IEYN": "all_met"}
+
+    confirmed_on = models.DateField(_("date eligibility confirmed"), null=True, blank=True)
+    all_met = models.CharField(
+        _("all criteria met"), max_length=1, choices=YN.choices, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("eligibility")
+
+
+class EligibilityAnswer(RepeatingRow):
+    VARIABLES: ClassVar[dict[str, str]] = {"IETESTCD": "criterion_code", "IEORRES": "answer"}
+
+    form = models.ForeignKey(Eligibility, on_delete=models.PROTECT, related_name="answers")
+    criterion_code = models.CharField(_("criterion code"), max_length=8)
+    answer = models.CharField(_("answer"), max_length=1, choices=YN.choices, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class History(CaseReportForm):
+    """HX: HCC and prior treatment history."""
+
+    VARIABLES: ClassVar[dict[str, str]] = {
+        "DIAGDAT": "diagnosis_date",
+        "DIAGMTH": "diagnosis_method",
+        "ETIOL": "aetiology",
+        "BCLC": "bclc_stage",
+        "MVI": "macrovascular_invasion",
+        "VPGRADE": "portal_vein_grade",
+        "EHS": "extrahepatic_spread",
+        "PRIORTX": "prior_therapy",
+        "LENSTDAT": "lenvatinib_start",
+        "LENENDAT": "lenvatinib_last_dose",
+        "LENDOSE": "lenvatinib_dose",
+        "LENBOR": "lenvatinib_best_response",
+        "LENSTOP": "lenvatinib_stop_reason",
+    }
+
+    diagnosis_date = models.CharField(
+        _("date of HCC diagnosis"), max_length=10, blank=True, help_text=PARTIAL_DATE_HELP
+    )
+    diagnosis_method = models.CharField(
+        _("basis of diagnosis"), max_length=16, choices=DiagnosisMethod.choices, blank=True
+    )
+    aetiology = models.JSONField(_("aetiology"), default=list, blank=True)
+    bclc_stage = models.CharField(
+        _("BCLC stage at entry"), max_length=1, choices=BCLC.choices, blank=True
+    )
+    macrovascular_invasion = models.CharField(
+        _("macrovascular invasion"), max_length=1, choices=YN.choices, blank=True
+    )
+    portal_vein_grade = models.CharField(
+        _("portal vein invasion grade"), max_length=3, choices=PortalVeinGrade.choices, blank=True
+    )
+    extrahepatic_spread = models.CharField(
+        _("extrahepatic spread"), max_length=1, choices=YN.choices, blank=True
+    )
+    prior_therapy = models.JSONField(
+        _("prior local/systemic therapy besides lenvatinib"), default=list, blank=True
+    )
+    lenvatinib_start = models.CharField(
+        _("lenvatinib start"), max_length=10, blank=True, help_text=PARTIAL_DATE_HELP
+    )
+    lenvatinib_last_dose = models.CharField(
+        _("last lenvatinib dose"), max_length=10, blank=True, help_text=PARTIAL_DATE_HELP
+    )
+    lenvatinib_dose = models.CharField(
+        _("lenvatinib starting dose"), max_length=2, choices=LenvatinibDose.choices, blank=True
+    )
+    lenvatinib_best_response = models.CharField(
+        _("best response on lenvatinib"), max_length=2, choices=Response.choices, blank=True
+    )
+    lenvatinib_stop_reason = models.CharField(
+        _("reason lenvatinib stopped"), max_length=12, choices=LenvatinibStop.choices, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("HCC history")
+
+
+class Enrolment(CaseReportForm):
+    """ENR: enrolment; the subject ID is assigned with it."""
+
+    VARIABLES: ClassVar[dict[str, str]] = {"ENRDAT": "enrolled_on", "PLDAY1": "planned_day1"}
+
+    enrolled_on = models.DateField(_("date enrolled"), null=True, blank=True)
+    planned_day1 = models.DateField(_("planned Day 1"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("enrolment")
