@@ -170,6 +170,7 @@ class Subject(models.Model):
             ("manage_queries", "Can raise and close queries"),
             ("verify_source_data", "Can mark source data verification"),
             ("export_data", "Can export CRF PDFs, casebooks and data files"),
+            ("import_data", "Can import a study data file"),
             ("lock_data", "Can lock and unlock forms, subjects and the database"),
             ("manage_protocol", "Can edit protocol parameters and eligibility criteria"),
             ("review_safety", "Can review adverse events and receive SAE alerts"),

@@ -19,6 +19,7 @@ SIGN = "sign_casebook"
 QUERIES = "manage_queries"
 SDV = "verify_source_data"
 EXPORT = "export_data"
+IMPORT = "import_data"
 LOCK = "lock_data"
 PROTOCOL = "manage_protocol"
 SAFETY = "review_safety"
@@ -30,7 +31,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.SITE_COORDINATOR: frozenset({VIEW, ENTER, AUDIT}),
     Role.STUDY_COORDINATOR: frozenset({VIEW, DASHBOARDS, AUDIT}),
     Role.MONITOR: frozenset({VIEW, QUERIES, SDV, EXPORT, AUDIT}),
-    Role.DATA_MANAGER: frozenset({VIEW, QUERIES, LOCK, EXPORT, PROTOCOL, DASHBOARDS, AUDIT}),
+    Role.DATA_MANAGER: frozenset(
+        {VIEW, QUERIES, LOCK, EXPORT, IMPORT, PROTOCOL, DASHBOARDS, AUDIT}
+    ),
     Role.MEDICAL_MONITOR: frozenset({VIEW, SAFETY, AUDIT}),
     Role.ADMINISTRATOR: frozenset(),
 }

@@ -9,6 +9,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("crf/", include("crf.urls")),
+    path("enrolment/", include("enrollment.urls")),
     path("", include("study.urls")),
 ]
 
