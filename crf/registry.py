@@ -67,6 +67,7 @@ class FormSpec:
     form_class: type[django_forms.ModelForm[Any]] | None = None
     once_per_subject: bool = False
     order: int = 0
+    page: str | None = None  # URL name of a dedicated page (kwarg subject_pk)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -141,6 +142,7 @@ def register(
     form_class: type[django_forms.ModelForm[Any]] | None = None,
     once_per_subject: bool = False,
     order: int = 0,
+    page: str | None = None,
 ) -> FormSpec:
     """Register a concrete form; called from the owning app's ``AppConfig.ready``."""
     if code in _REGISTRY and _REGISTRY[code].model is not model:
@@ -157,6 +159,7 @@ def register(
         form_class=form_class,
         once_per_subject=once_per_subject,
         order=order,
+        page=page,
     )
     _REGISTRY[code] = spec
     return spec
@@ -221,3 +224,20 @@ def register_after_import(hook: SubjectHook) -> SubjectHook:
 
 def after_import_hooks() -> list[SubjectHook]:
     return list(_AFTER_IMPORT)
+
+
+# --- Actions offered on a subject's page by higher apps (screen, enrol, …) ---------------
+
+SubjectAction = Callable[[Any, Any], Sequence[tuple[str, str]]]
+_SUBJECT_ACTIONS: list[SubjectAction] = []
+
+
+def register_subject_actions(provider: SubjectAction) -> SubjectAction:
+    """Register ``provider(subject, user) -> [(label, url), …]`` for the subject page."""
+    if provider not in _SUBJECT_ACTIONS:
+        _SUBJECT_ACTIONS.append(provider)
+    return provider
+
+
+def subject_actions(subject: Any, user: Any) -> list[tuple[str, str]]:
+    return [action for provider in _SUBJECT_ACTIONS for action in provider(subject, user)]

@@ -71,9 +71,17 @@ def subject_form_sections(subject: Subject) -> list[Section]:
             if spec.once_per_subject:
                 obj = records[spec.code][0] if records[spec.code] else None
             status, label = _status(obj)
-            url = reverse(
-                "crf:visit_form",
-                kwargs={"subject_pk": subject.pk, "visit_code": visit.code, "form_code": spec.code},
+            url = (
+                reverse(spec.page, kwargs={"subject_pk": subject.pk})
+                if spec.page
+                else reverse(
+                    "crf:visit_form",
+                    kwargs={
+                        "subject_pk": subject.pk,
+                        "visit_code": visit.code,
+                        "form_code": spec.code,
+                    },
+                )
             )
             section.slots.append(FormSlot(spec, url, status, label, obj))
         sections.append(section)

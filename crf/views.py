@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -18,25 +20,65 @@ from crf.forms import WEB_REASONS, form_class_for, formset_class_for
 from crf.models import CaseReportForm, ChangeReason, Visit
 from crf.registry import FormSpec
 from crf.services import Reason, StaleFormError, delete_form, save_form
-from study.models import Subject
+from study.models import Subject, SubjectStatus
 from study.roles import AUDIT, ENTER, VIEW, perm
 from study.scoping import require_perm, subject_view
+
+SORTS = {
+    "subject": ("subject_id", "screening_id"),
+    "screening": ("screening_id",),
+    "site": ("site__number", "screening_id"),
+    "status": ("status", "screening_id"),
+    "enrolled": ("enrolled_at", "screening_id"),
+}
 
 
 @require_perm(VIEW)
 def subject_list(request: HttpRequest) -> HttpResponse:
-    subjects = (
-        Subject.objects.for_user(request.user)
-        .select_related("site")
-        .order_by("site__number", "screening_id")
+    """Subjects of the user's sites: search by subject or screening ID, filter, sort, pages."""
+    query = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    sort = request.GET.get("sort", "site")
+    key = sort.removeprefix("-")
+    if key not in SORTS:
+        sort, key = "site", "site"
+    order = [f"-{f}" if sort.startswith("-") else f for f in SORTS[key]]
+    subjects = Subject.objects.for_user(request.user).select_related("site")
+    if query:
+        subjects = subjects.filter(
+            Q(subject_id__icontains=query) | Q(screening_id__icontains=query)
+        )
+    if status in SubjectStatus.values:
+        subjects = subjects.filter(status=status)
+    page = Paginator(subjects.order_by(*order), 25).get_page(request.GET.get("page"))
+    params = {"q": query, "status": status}
+    labels = (
+        ("subject", _("Subject")),
+        ("screening", _("Screening number")),
+        ("site", _("Site")),
+        ("status", _("Status")),
+        ("enrolled", _("Enrolled")),
     )
-    page = Paginator(subjects, 50).get_page(request.GET.get("page"))
-    return render(request, "crf/subject_list.html", {"page": page})
+    context = {
+        "page": page,
+        "q": query,
+        "status": status,
+        "sort": sort,
+        "statuses": SubjectStatus.choices,
+        "columns": [(k, label, f"-{k}" if sort == k else k) for k, label in labels],
+        "query_string": urlencode({k: v for k, v in params.items() if v}),
+        "page_query": urlencode({k: v for k, v in {**params, "sort": sort}.items() if v}),
+    }
+    return render(request, "crf/subject_list.html", context)
 
 
 @subject_view(VIEW)
 def subject_detail(request: HttpRequest, subject: Subject) -> HttpResponse:
-    context = {"subject": subject, "sections": selectors.subject_form_sections(subject)}
+    context = {
+        "subject": subject,
+        "sections": selectors.subject_form_sections(subject),
+        "actions": registry.subject_actions(subject, request.user),
+    }
     return render(request, "crf/subject_detail.html", context)
 
 

@@ -11,7 +11,25 @@ class EnrollmentConfig(AppConfig):
         from enrollment.forms import register_forms
         from enrollment.selectors import screening_facts
         from enrollment.services import refresh_subject_status
+        from enrollment.views import subject_actions
+        from study import navigation
+        from study.roles import DASHBOARDS, ENTER, PROTOCOL
 
+        navigation.register(
+            navigation.NavItem(_("Register screening"), "enrollment:register", ENTER, order=20)
+        )
+        navigation.register(
+            navigation.NavItem(
+                _("Enrolment dashboard"), "enrollment:dashboard", DASHBOARDS, order=30
+            )
+        )
+        navigation.register(
+            navigation.NavItem(_("Eligibility criteria"), "enrollment:criteria", PROTOCOL, order=60)
+        )
+        navigation.register(
+            navigation.NavItem(_("Target enrolment"), "enrollment:target", PROTOCOL, order=61)
+        )
         register_forms()
+        registry.register_subject_actions(subject_actions)
         registry.register_facts(screening_facts)
         registry.register_after_import(refresh_subject_status)

@@ -103,7 +103,9 @@ def sl_failed_criteria(data: Data, context: CheckContext) -> Iterable[Finding]:
     """SCRFRS: required when SCRFAIL=Y, and only criterion codes of the protocol version."""
     codes = data.get("SCRFRS") or []
     if data.get("SCRFAIL") == "Y" and not codes:
-        yield _hard("SCRFRS", _("Name the criteria not met for a screen failure."), "SCRFRS_required")
+        yield _hard(
+            "SCRFRS", _("Name the criteria not met for a screen failure."), "SCRFRS_required"
+        )
     known = set(context.facts.get("IE_CODES", ()))
     unknown = [c for c in codes if known and c not in known]
     if unknown:
@@ -114,7 +116,9 @@ def sl_failed_criteria(data: Data, context: CheckContext) -> Iterable[Finding]:
         )
     if data.get("SCRFAIL") == "N" and codes:
         yield _hard(
-            "SCRFRS", _("Criteria not met are only given for a screen failure."), "SCRFRS_only_when_failed"
+            "SCRFRS",
+            _("Criteria not met are only given for a screen failure."),
+            "SCRFRS_only_when_failed",
         )
 
 
@@ -130,7 +134,9 @@ def ic_version_approved(data: Data, context: CheckContext) -> Iterable[Finding]:
     if version and approved is not None and version not in approved:
         yield _hard(
             "ICVER",
-            _("Consent form version %(version)s is not approved for this site (approved: %(approved)s).")
+            _(
+                "Consent form version %(version)s is not approved for this site (approved: %(approved)s)."
+            )
             % {"version": version, "approved": ", ".join(sorted(approved)) or "—"},
             "ICVER_approved",
         )
@@ -145,7 +151,9 @@ def ic_before_study_dates(data: Data, context: CheckContext) -> Iterable[Finding
         if isinstance(value, dt.date) and value < consent:
             yield _hard(
                 "ICDAT",
-                _("ICDAT must be on or before %(var)s (%(date)s): consent comes before any study procedure.")
+                _(
+                    "ICDAT must be on or before %(var)s (%(date)s): consent comes before any study procedure."
+                )
                 % {"var": variable, "date": value.isoformat()},
                 f"ICDAT_le_{variable}",
             )
@@ -165,7 +173,9 @@ def dm_age(data: Data, context: CheckContext) -> Iterable[Finding]:
     on = context.facts.get("ICDAT") or context.today
     youngest, oldest = age_range(birth, on)
     if birth.earliest > context.today or oldest < 0 or youngest > 120:
-        yield _hard("BRTHDAT", _("BRTHDAT gives an age outside 0 to 120 years."), "BRTHDAT_age_hard")
+        yield _hard(
+            "BRTHDAT", _("BRTHDAT gives an age outside 0 to 120 years."), "BRTHDAT_age_hard"
+        )
         return
     if oldest < protocol.MIN_AGE_YEARS or youngest > protocol.MAX_AGE_YEARS:
         yield _soft(
@@ -194,11 +204,22 @@ def ie_answers(data: Data, context: CheckContext) -> Iterable[Finding]:
     extra = [c for c in given if c not in expected]
     twice = sorted({c for c in given if given.count(c) > 1})
     if missing:
-        yield _hard("IE", _("Answer every criterion; missing: %(codes)s.") % {"codes": ", ".join(missing)}, "IE_missing")
+        yield _hard(
+            "IE",
+            _("Answer every criterion; missing: %(codes)s.") % {"codes": ", ".join(missing)},
+            "IE_missing",
+        )
     if extra:
-        yield _hard("IE", _("Not criteria of this protocol version: %(codes)s.") % {"codes": ", ".join(map(str, extra))}, "IE_unknown")
+        yield _hard(
+            "IE",
+            _("Not criteria of this protocol version: %(codes)s.")
+            % {"codes": ", ".join(map(str, extra))},
+            "IE_unknown",
+        )
     if twice:
-        yield _hard("IE", _("Answered more than once: %(codes)s.") % {"codes": ", ".join(twice)}, "IE_twice")
+        yield _hard(
+            "IE", _("Answered more than once: %(codes)s.") % {"codes": ", ".join(twice)}, "IE_twice"
+        )
 
 
 def ie_contradictions(data: Data, context: CheckContext) -> Iterable[Finding]:
@@ -211,17 +232,29 @@ def ie_contradictions(data: Data, context: CheckContext) -> Iterable[Finding]:
             youngest, oldest = age_range(str(birth), consent)
         except ValueError:
             youngest = oldest = None
-        if oldest is not None and youngest is not None and (
-            oldest < protocol.MIN_AGE_YEARS or youngest > protocol.MAX_AGE_YEARS
+        if (
+            oldest is not None
+            and youngest is not None
+            and (oldest < protocol.MIN_AGE_YEARS or youngest > protocol.MAX_AGE_YEARS)
         ):
-            yield _soft("IE", _("IN01 is answered Yes but DM gives an age outside 18 to 75."), "IE_IN01_vs_DM")
+            yield _soft(
+                "IE",
+                _("IN01 is answered Yes but DM gives an age outside 18 to 75."),
+                "IE_IN01_vs_DM",
+            )
     if answers.get("IN12") == "Y" and not consent:
-        yield _soft("IE", _("IN12 is answered Yes but no consent (IC) is recorded."), "IE_IN12_vs_IC")
+        yield _soft(
+            "IE", _("IN12 is answered Yes but no consent (IC) is recorded."), "IE_IN12_vs_IC"
+        )
     last_dose, day1 = facts.get("LENENDAT"), facts.get("DAY1") or facts.get("PLDAY1")
     if answers.get("IN04") == "Y" and last_dose and isinstance(day1, dt.date):
         problem = lenvatinib_interval_problem(str(last_dose), day1)
         if problem:
-            yield _soft("IE", _("IN04 is answered Yes but HX says: %(problem)s") % {"problem": problem}, "IE_IN04_vs_HX")
+            yield _soft(
+                "IE",
+                _("IN04 is answered Yes but HX says: %(problem)s") % {"problem": problem},
+                "IE_IN04_vs_HX",
+            )
 
 
 def ie_derive(data: Data, facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -248,7 +281,12 @@ def failing_criteria(rows: Iterable[Mapping[str, Any]], kinds: Mapping[str, str]
     ]
 
 
-IE_CHECKS = [check_not_future("IEDAT"), on_or_after_fact("IEDAT", "ICDAT"), ie_answers, ie_contradictions]
+IE_CHECKS = [
+    check_not_future("IEDAT"),
+    on_or_after_fact("IEDAT", "ICDAT"),
+    ie_answers,
+    ie_contradictions,
+]
 
 
 # --- HX ------------------------------------------------------------------------------------
@@ -290,7 +328,9 @@ def hx_lenvatinib(data: Data, context: CheckContext) -> Iterable[Finding]:
 
 def hx_portal_vein(data: Data, context: CheckContext) -> Iterable[Finding]:
     if data.get("MVI") == "Y" and not data.get("VPGRADE"):
-        yield _hard("VPGRADE", _("VPGRADE is required when MVI is Yes."), "VPGRADE_required_when_MVI")
+        yield _hard(
+            "VPGRADE", _("VPGRADE is required when MVI is Yes."), "VPGRADE_required_when_MVI"
+        )
 
 
 HX_CHECKS = [
@@ -324,9 +364,19 @@ def enr_dates(data: Data, context: CheckContext) -> Iterable[Finding]:
 
 def enr_eligible(data: Data, context: CheckContext) -> Iterable[Finding]:
     if context.facts.get("IEYN") != "Y":
-        yield _hard("ENRDAT", _("Only an eligible person can be enrolled: the eligibility checklist (IE) is not complete with all criteria met."), "ENR_eligible")
+        yield _hard(
+            "ENRDAT",
+            _(
+                "Only an eligible person can be enrolled: the eligibility checklist (IE) is not complete with all criteria met."
+            ),
+            "ENR_eligible",
+        )
     if not context.facts.get("IC_COMPLETE"):
-        yield _hard("ENRDAT", _("Only a consented person can be enrolled: informed consent (IC) is not complete."), "ENR_consented")
+        yield _hard(
+            "ENRDAT",
+            _("Only a consented person can be enrolled: informed consent (IC) is not complete."),
+            "ENR_consented",
+        )
 
 
 ENR_CHECKS = [

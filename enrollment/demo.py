@@ -42,7 +42,17 @@ def screen(
     """
     subject = register_screening(actor=actor, site=site, screening_date=start)
     _save(actor, subject, "IC", {"consent_date": start, "consent_version": "2.0"})
-    _save(actor, subject, "DM", {"birth_date": birth_date, "sex": sex, "ethnic_group": "HAN", "height_cm": Decimal("168.0")})
+    _save(
+        actor,
+        subject,
+        "DM",
+        {
+            "birth_date": birth_date,
+            "sex": sex,
+            "ethnic_group": "HAN",
+            "height_cm": Decimal("168.0"),
+        },
+    )
     _save(
         actor,
         subject,

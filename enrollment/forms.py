@@ -22,7 +22,11 @@ from enrollment.models import (
     ScreeningLog,
 )
 
-PARTIAL_DATE_ATTRS = {"placeholder": "YYYY-MM-DD", "pattern": r"\d{4}(-\d{2}(-\d{2})?)?", "inputmode": "numeric"}
+PARTIAL_DATE_ATTRS = {
+    "placeholder": "YYYY-MM-DD",
+    "pattern": r"\d{4}(-\d{2}(-\d{2})?)?",
+    "inputmode": "numeric",
+}
 
 
 class ScreeningLogForm(CRFForm):
@@ -58,7 +62,10 @@ class DemographicsForm(CRFForm):
 
 class HistoryForm(CRFForm):
     aetiology = forms.MultipleChoiceField(
-        label=_("Aetiology"), choices=Aetiology.choices, required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Aetiology"),
+        choices=Aetiology.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
     prior_therapy = forms.MultipleChoiceField(
         label=_("Prior local/systemic therapy besides lenvatinib"),
@@ -86,34 +93,84 @@ class EnrolmentForm(CRFForm):
 def register_forms() -> None:
     screening = [VisitKind.SCREENING]
     registry.register(
-        ScreeningLog, code="SL", title=_("Screening log"), visit_kinds=screening,
-        required=["SCRDAT", "SCRFAIL"], checks=checks.SL_CHECKS, form_class=ScreeningLogForm,
-        once_per_subject=True, order=10,
+        ScreeningLog,
+        code="SL",
+        title=_("Screening log"),
+        visit_kinds=screening,
+        required=["SCRDAT", "SCRFAIL"],
+        checks=checks.SL_CHECKS,
+        form_class=ScreeningLogForm,
+        once_per_subject=True,
+        order=10,
     )
     registry.register(
-        InformedConsent, code="IC", title=_("Informed consent"), visit_kinds=screening,
-        required=["ICDAT", "ICVER"], checks=checks.IC_CHECKS, form_class=InformedConsentForm,
-        once_per_subject=True, order=20,
+        InformedConsent,
+        code="IC",
+        title=_("Informed consent"),
+        visit_kinds=screening,
+        required=["ICDAT", "ICVER"],
+        checks=checks.IC_CHECKS,
+        form_class=InformedConsentForm,
+        once_per_subject=True,
+        order=20,
     )
     registry.register(
-        Demographics, code="DM", title=_("Demographics"), visit_kinds=screening,
+        Demographics,
+        code="DM",
+        title=_("Demographics"),
+        visit_kinds=screening,
         required=["BRTHDAT", "SEX", "ETHNIC", "HEIGHT"],
-        checks=checks.DM_CHECKS, form_class=DemographicsForm,
-        once_per_subject=True, order=30,
+        checks=checks.DM_CHECKS,
+        form_class=DemographicsForm,
+        once_per_subject=True,
+        order=30,
     )
     registry.register(
-        History, code="HX", title=_("HCC and prior treatment history"), visit_kinds=screening,
-        required=["DIAGDAT", "DIAGMTH", "ETIOL", "BCLC", "MVI", "EHS", "LENSTDAT", "LENENDAT", "LENDOSE", "LENBOR", "LENSTOP"],
-        checks=checks.HX_CHECKS, form_class=HistoryForm, once_per_subject=True, order=40,
+        History,
+        code="HX",
+        title=_("HCC and prior treatment history"),
+        visit_kinds=screening,
+        required=[
+            "DIAGDAT",
+            "DIAGMTH",
+            "ETIOL",
+            "BCLC",
+            "MVI",
+            "EHS",
+            "LENSTDAT",
+            "LENENDAT",
+            "LENDOSE",
+            "LENBOR",
+            "LENSTOP",
+        ],
+        checks=checks.HX_CHECKS,
+        form_class=HistoryForm,
+        once_per_subject=True,
+        order=40,
     )
     registry.register(
-        Eligibility, code="IE", title=_("Eligibility"), visit_kinds=screening,
-        required=["IEDAT", "IEYN"], derived=["IEYN"],
+        Eligibility,
+        code="IE",
+        title=_("Eligibility"),
+        visit_kinds=screening,
+        required=["IEDAT", "IEYN"],
+        derived=["IEYN"],
         groups=[registry.group("IE", EligibilityAnswer, key="IETESTCD")],
-        checks=checks.IE_CHECKS, derive=checks.ie_derive, once_per_subject=True, order=50,
+        checks=checks.IE_CHECKS,
+        derive=checks.ie_derive,
+        once_per_subject=True,
+        order=50,
+        page="enrollment:eligibility",
     )
     registry.register(
-        Enrolment, code="ENR", title=_("Enrolment"), visit_kinds=screening,
-        required=["ENRDAT", "PLDAY1"], checks=checks.ENR_CHECKS, form_class=EnrolmentForm,
-        once_per_subject=True, order=60,
+        Enrolment,
+        code="ENR",
+        title=_("Enrolment"),
+        visit_kinds=screening,
+        required=["ENRDAT", "PLDAY1"],
+        checks=checks.ENR_CHECKS,
+        form_class=EnrolmentForm,
+        once_per_subject=True,
+        order=60,
+        page="enrollment:enrol",
     )

@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy as _
 from crf.codelists import (
     BCLC,
     YN,
-    Aetiology,
     DiagnosisMethod,
     Ethnic,
     LenvatinibDose,
@@ -136,9 +135,7 @@ class Eligibility(CaseReportForm):
     VARIABLES: ClassVar[dict[str, str]] = {"IEDAT": "confirmed_on", "IEYN": "all_met"}
 
     confirmed_on = models.DateField(_("date eligibility confirmed"), null=True, blank=True)
-    all_met = models.CharField(
-        _("all criteria met"), max_length=1, choices=YN.choices, blank=True
-    )
+    all_met = models.CharField(_("all criteria met"), max_length=1, choices=YN.choices, blank=True)
 
     class Meta:
         verbose_name = _("eligibility")

@@ -10,8 +10,8 @@ from crf.models import FormStatus
 from enrollment.models import (
     ConsentFormVersion,
     Demographics,
-    EligibilityCriterion,
     Eligibility,
+    EligibilityCriterion,
     Enrolment,
     History,
     InformedConsent,

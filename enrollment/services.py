@@ -24,10 +24,19 @@ def _next_sequence(values: Sequence[str | None]) -> int:
 
 
 def _set_subject(
-    subject: Subject, *, actor: Any, source: str = AuditSource.WEB, file_sha256: str = "", **changes: Any
+    subject: Subject,
+    *,
+    actor: Any,
+    source: str = AuditSource.WEB,
+    file_sha256: str = "",
+    **changes: Any,
 ) -> None:
     """Change the subject's identity or status, audited (form code SUBJ)."""
-    audited = [(name.upper(), getattr(subject, name), value) for name, value in changes.items() if getattr(subject, name) != value]
+    audited = [
+        (name.upper(), getattr(subject, name), value)
+        for name, value in changes.items()
+        if getattr(subject, name) != value
+    ]
     if not audited:
         return
     for name, value in changes.items():
@@ -47,7 +56,11 @@ def _set_subject(
 
 @transaction.atomic
 def register_screening(
-    *, actor: AbstractBaseUser, site: Site, screening_date: dt.date | None = None, today: dt.date | None = None
+    *,
+    actor: AbstractBaseUser,
+    site: Site,
+    screening_date: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> Subject:
     """Register a screened person: screening number ``S<site>-<seq>``, the SCR visit and SL.
 
@@ -60,7 +73,11 @@ def register_screening(
     sequence = _next_sequence(list(existing.values_list("screening_id", flat=True)))
     subject = Subject.objects.create(site=locked, screening_id=f"{prefix}{sequence:03d}")
     audit.record(
-        actor=actor, action=AuditAction.CREATE, form_code="SUBJ", obj=subject, subject_id=subject.pk,
+        actor=actor,
+        action=AuditAction.CREATE,
+        form_code="SUBJ",
+        obj=subject,
+        subject_id=subject.pk,
         changes=[("SITE", None, locked.number), ("SCREENING_ID", None, subject.screening_id)],
     )
     visit = Visit.objects.create(subject=subject, code="SCR", kind=VisitKind.SCREENING, number=0)
@@ -82,7 +99,11 @@ def _screening_log(subject: Subject) -> ScreeningLog | None:
 
 @transaction.atomic
 def record_screen_failure(
-    *, actor: AbstractBaseUser, subject: Subject, criteria: Sequence[str], reason: Reason | None = None
+    *,
+    actor: AbstractBaseUser,
+    subject: Subject,
+    criteria: Sequence[str],
+    reason: Reason | None = None,
 ) -> Subject:
     """Record a screen failure with the failing criteria (SL SCRFAIL=Y, SCRFRS)."""
     if subject.subject_id:
@@ -122,17 +143,24 @@ def enroll_subject(
     subject ID is ``<site>-<3-digit sequence>``, never reused. Raises
     EnrolmentCapReached at the cap, CheckError when ENR's checks fail.
     """
-    parameters = StudyParameters.objects.select_for_update().get(pk=StudyParameters.objects.current().pk)
+    parameters = StudyParameters.objects.select_for_update().get(
+        pk=StudyParameters.objects.current().pk
+    )
     subject = Subject.objects.select_for_update().get(pk=subject.pk)
     if subject.subject_id:
-        raise ValidationError(_("%(subject)s is already enrolled.") % {"subject": subject.subject_id})
+        raise ValidationError(
+            _("%(subject)s is already enrolled.") % {"subject": subject.subject_id}
+        )
     if subject.status == SubjectStatus.SCREEN_FAILED:
         raise ValidationError(_("A screen failure cannot be enrolled."))
     enrolled = Subject.objects.filter(subject_id__isnull=False).count()
     if enrolled >= parameters.target_enrolment:
         raise EnrolmentCapReached(
-            _("Enrolment is closed: the study has reached its target of %(target)d subjects. "
-              "A data manager may raise the target.") % {"target": parameters.target_enrolment},
+            _(
+                "Enrolment is closed: the study has reached its target of %(target)d subjects. "
+                "A data manager may raise the target."
+            )
+            % {"target": parameters.target_enrolment},
             code="cap",
         )
     save_form(
@@ -145,19 +173,33 @@ def enroll_subject(
         today=today,
     )
     site = Site.objects.select_for_update().get(pk=subject.site_id)
-    taken = Subject.objects.filter(site=site, subject_id__isnull=False).values_list("subject_id", flat=True)
+    taken = Subject.objects.filter(site=site, subject_id__isnull=False).values_list(
+        "subject_id", flat=True
+    )
     subject_id = f"{site.number}-{_next_sequence(list(taken)):03d}"
     _set_subject(
-        subject, actor=actor, subject_id=subject_id, status=SubjectStatus.ON_TREATMENT, enrolled_at=enrolled_on
+        subject,
+        actor=actor,
+        subject_id=subject_id,
+        status=SubjectStatus.ON_TREATMENT,
+        enrolled_at=enrolled_on,
     )
     log = _screening_log(subject)
     if log is not None and log.status != "complete":
         save_form(
-            actor=actor, spec=registry.get("SL"), subject=subject, visit=log.visit, instance=log,
-            values={"screen_failure": YN.N, "failed_criteria": []}, complete=True, today=today,
+            actor=actor,
+            spec=registry.get("SL"),
+            subject=subject,
+            visit=log.visit,
+            instance=log,
+            values={"screen_failure": YN.N, "failed_criteria": []},
+            complete=True,
+            today=today,
         )
     Visit.objects.get_or_create(
-        subject=subject, code="C1D1", defaults={"kind": VisitKind.CYCLE, "number": 1, "planned_date": planned_day1}
+        subject=subject,
+        code="C1D1",
+        defaults={"kind": VisitKind.CYCLE, "number": 1, "planned_date": planned_day1},
     )
     return subject
 
@@ -165,19 +207,29 @@ def enroll_subject(
 @transaction.atomic
 def raise_enrolment_target(*, actor: AbstractBaseUser, target: int, reason: str) -> StudyParameters:
     """A data manager raises the target enrolment, with a reason (audited)."""
-    parameters = StudyParameters.objects.select_for_update().get(pk=StudyParameters.objects.current().pk)
+    parameters = StudyParameters.objects.select_for_update().get(
+        pk=StudyParameters.objects.current().pk
+    )
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason for changing the target.")})
     if target <= parameters.target_enrolment:
         raise ValidationError(
-            {"target": _("The new target must be above the current target of %(target)d.") % {"target": parameters.target_enrolment}}
+            {
+                "target": _("The new target must be above the current target of %(target)d.")
+                % {"target": parameters.target_enrolment}
+            }
         )
     old = parameters.target_enrolment
     parameters.target_enrolment = target
     parameters.save(update_fields=["target_enrolment"])
     audit.record(
-        actor=actor, action=AuditAction.UPDATE, form_code="PARAM", obj=parameters,
-        changes=[("TARGET_ENROLMENT", old, target)], reason_code=ChangeReason.OTHER, reason_text=reason,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        form_code="PARAM",
+        obj=parameters,
+        changes=[("TARGET_ENROLMENT", old, target)],
+        reason_code=ChangeReason.OTHER,
+        reason_text=reason,
     )
     return parameters
 
@@ -199,8 +251,13 @@ def save_criterion(
     criterion.text, criterion.kind = text, kind
     criterion.save(update_fields=["text", "kind"])
     audit.record(
-        actor=actor, action=AuditAction.UPDATE, form_code="IECRIT", obj=criterion,
-        changes=changes, reason_code=ChangeReason.OTHER, reason_text=reason,
+        actor=actor,
+        action=AuditAction.UPDATE,
+        form_code="IECRIT",
+        obj=criterion,
+        changes=changes,
+        reason_code=ChangeReason.OTHER,
+        reason_text=reason,
     )
     return criterion
 
@@ -216,12 +273,19 @@ def refresh_subject_status(subject: Subject, actor: Any, *, file_sha256: str = "
     else:
         status = SubjectStatus.SCREENING
     changes: dict[str, Any] = {}
-    if subject.status in (SubjectStatus.SCREENING, SubjectStatus.SCREEN_FAILED, SubjectStatus.ON_TREATMENT):
+    if subject.status in (
+        SubjectStatus.SCREENING,
+        SubjectStatus.SCREEN_FAILED,
+        SubjectStatus.ON_TREATMENT,
+    ):
         changes["status"] = status
     if enrolment is not None:
         changes["enrolled_at"] = enrolment.enrolled_on
         Visit.objects.get_or_create(
-            subject=subject, code="C1D1",
+            subject=subject,
+            code="C1D1",
             defaults={"kind": VisitKind.CYCLE, "number": 1, "planned_date": enrolment.planned_day1},
         )
-    _set_subject(subject, actor=actor, source=AuditSource.IMPORT, file_sha256=file_sha256, **changes)
+    _set_subject(
+        subject, actor=actor, source=AuditSource.IMPORT, file_sha256=file_sha256, **changes
+    )

@@ -8,8 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from study import protocol
-from study.roles import VIEW, perm
+from study import navigation, protocol
 from study.scoping import membership_of, sites_for_user
 
 
@@ -23,8 +22,7 @@ def study_shell(request: HttpRequest) -> dict[str, Any]:
         return context
     membership = membership_of(user)
     nav: list[dict[str, Any]] = [{"label": _("Home"), "url": reverse("study:home")}]
-    if user.has_perm(perm(VIEW)):
-        nav.append({"label": _("Subjects"), "url": reverse("crf:subject_list")})
+    nav += navigation.items_for(user)
     if user.is_staff:
         nav.append({"label": _("Administration"), "url": reverse("admin:index")})
     context.update(

@@ -96,7 +96,9 @@ class StudyParameters(models.Model):
     target_enrolment = models.PositiveSmallIntegerField(
         _("target enrolment"), default=protocol.TARGET_ENROLMENT
     )
-    accrual_start = models.DateField(_("planned accrual start"), default=protocol.PLANNED_ACCRUAL_START)
+    accrual_start = models.DateField(
+        _("planned accrual start"), default=protocol.PLANNED_ACCRUAL_START
+    )
     accrual_months = models.PositiveSmallIntegerField(
         _("planned months to full enrolment"), default=protocol.PLANNED_ACCRUAL_MONTHS
     )

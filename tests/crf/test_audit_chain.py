@@ -40,7 +40,7 @@ def test_verify_audit_passes_on_an_untouched_trail(investigator, subject01, caps
 
     call_command("verify_audit")
 
-    assert "Audit trail intact: 5 entries in 1 chains." in capsys.readouterr().out
+    assert "Audit trail intact: 7 entries in 1 chains." in capsys.readouterr().out
 
 
 def test_verify_audit_finds_an_edited_value(investigator, subject01) -> None:

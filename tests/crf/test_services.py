@@ -21,14 +21,14 @@ pytestmark = pytest.mark.django_db
 def entries(subject) -> list[tuple[str, str, str, str | None, str | None]]:
     return [
         (e.action, e.group, e.variable, e.old_value, e.new_value)
-        for e in AuditEntry.objects.filter(subject=subject).order_by("id")
+        for e in AuditEntry.objects.filter(subject=subject, form_code="XX").order_by("id")
     ]
 
 
 def test_create_audits_every_value_with_who_and_when(investigator, subject01) -> None:
     form = save_xx(investigator, subject01, smoker="N")
 
-    rows = AuditEntry.objects.filter(subject=subject01).order_by("id")
+    rows = AuditEntry.objects.filter(subject=subject01, form_code="XX").order_by("id")
     assert entries(subject01) == [
         ("create", "", "XXDAT", None, "2026-01-05"),
         ("create", "", "SYSBP", None, "120"),
@@ -133,7 +133,7 @@ def test_hard_check_refuses_and_writes_nothing(investigator, subject01) -> None:
     assert sorted(f.check for f in refused.value.findings) == ["DIABP_range", "SYSBP_range"]
     assert refused.value.message_dict["systolic"] == ["SYSBP must be between 60 and 260 mmHg."]
     assert DemoVitals.objects.count() == 0
-    assert AuditEntry.objects.filter(subject=subject01).count() == 0
+    assert AuditEntry.objects.filter(subject=subject01, form_code="XX").count() == 0
 
 
 def test_soft_check_saves_and_opens_a_finding_then_resolves_it(investigator, subject01) -> None:

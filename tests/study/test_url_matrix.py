@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from crf import registry
 from crf.services import save_form
+from enrollment.models import EligibilityCriterion
 from study.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +24,8 @@ R = Role
 EVERY_ROLE = frozenset(Role)
 CLINICAL = EVERY_ROLE - {R.ADMINISTRATOR}
 ENTRY = frozenset({R.INVESTIGATOR, R.SITE_COORDINATOR})
+DASHBOARD = frozenset({R.STUDY_COORDINATOR, R.DATA_MANAGER})
+DATA_MANAGER = frozenset({R.DATA_MANAGER})
 
 # url name -> (method, roles allowed, is a subject page)
 MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
@@ -37,6 +40,14 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "crf:form": ("GET", CLINICAL, True),
     "crf:log_record": ("GET", CLINICAL, True),
     "crf:delete": ("POST", ENTRY, True),
+    "enrollment:dashboard": ("GET", DASHBOARD, False),
+    "enrollment:register": ("GET", ENTRY, False),
+    "enrollment:eligibility": ("GET", CLINICAL, True),
+    "enrollment:screen_failure": ("POST", ENTRY, True),
+    "enrollment:enrol": ("GET", ENTRY, True),
+    "enrollment:criteria": ("GET", DATA_MANAGER, False),
+    "enrollment:criterion_edit": ("GET", DATA_MANAGER, False),
+    "enrollment:target": ("GET", DATA_MANAGER, False),
 }
 PUBLIC = {"study:login", "set_language"}
 
@@ -72,6 +83,8 @@ def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
         kwargs |= {"form_code": "XL"}
     if name in ("crf:log_record", "crf:delete"):
         kwargs |= {"form_code": "XL", "record_pk": record.pk}
+    if name == "enrollment:criterion_edit":
+        kwargs |= {"pk": EligibilityCriterion.objects.first().pk}
     return kwargs
 
 

@@ -34,7 +34,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         sites = seed_people()
         users = get_user_model().objects
-        actors = {"01": users.get(username="investigator"), "02": users.get(username="investigator2")}
+        actors = {
+            "01": users.get(username="investigator"),
+            "02": users.get(username="investigator2"),
+        }
         actors["03"] = actors["01"]
         if not Subject.objects.exists():
             StudyParameters.objects.current()
