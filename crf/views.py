@@ -166,7 +166,7 @@ def form_page(
         form, formsets = build(request.POST)
         if form.is_valid() and all(fs.is_valid() for fs in formsets.values()):
             try:
-                saved = save_form(
+                save_form(
                     actor=cast(AbstractBaseUser, request.user),
                     spec=spec,
                     subject=subject,
@@ -187,7 +187,7 @@ def form_page(
                 _add_errors(form, error)
             else:
                 messages.success(request, _("%(form)s saved.") % {"form": spec.title})
-                return redirect(selectors.form_url(subject, spec, saved))
+                return redirect("crf:subject_detail", subject_pk=subject.pk)
     else:
         form, formsets = build()
     context = {
