@@ -110,7 +110,7 @@ class GroupFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
 
 
 def formset_class_for(group: GroupSpec) -> type[GroupFormSet]:
-    parent = group.model._meta.get_field("form").related_model
+    parent = group.model._meta.get_field("form").related_model  # type: ignore[misc]
     assert parent is not None
     return inlineformset_factory(  # type: ignore[return-value]
         parent,

@@ -37,7 +37,7 @@ def form_url(subject: Subject, spec: FormSpec, obj: CaseReportForm | None) -> st
             "crf:log_record",
             kwargs={"subject_pk": subject.pk, "form_code": spec.code, "record_pk": obj.pk},
         )
-    if obj is not None and obj.visit_id:
+    if obj is not None and obj.visit is not None:
         return reverse(
             "crf:visit_form",
             kwargs={"subject_pk": subject.pk, "visit_code": obj.visit.code, "form_code": spec.code},

@@ -96,7 +96,8 @@ def variable_data(spec: FormSpec, instance: CaseReportForm | None) -> dict[str, 
 
 
 def group_rows(spec: FormSpec, group: GroupSpec, instance: CaseReportForm) -> list[RepeatingRow]:
-    return list(group.model.objects.filter(form=instance, is_deleted=False).order_by("id"))
+    rows = group.model.objects.filter(is_deleted=False, **{"form": instance})
+    return list(rows.order_by("id"))
 
 
 def _row_data(group: GroupSpec, row: Mapping[str, Any] | RepeatingRow) -> dict[str, Any]:
@@ -141,7 +142,7 @@ def _audit_row(
         "subject_id": instance.subject_id,
         "action": action,
         "form_code": spec.code,
-        "visit_code": instance.visit.code if instance.visit_id else "",
+        "visit_code": instance.visit.code if instance.visit is not None else "",
         "object_model": object_model or instance._meta.label,
         "object_id": object_id if object_id is not None else instance.pk,
         "group": group,
@@ -274,7 +275,12 @@ def save_form(
         obj: CaseReportForm = (
             current
             if current is not None
-            else spec.model(subject=subject, visit=visit, created_at=now, created_by=actor)
+            else spec.model(
+                subject=subject,
+                visit=visit,
+                created_at=now,
+                created_by=actor,  # type: ignore[misc]
+            )
         )
         old_status = "" if creating else obj.status
         for variable in spec.variables:
@@ -283,7 +289,7 @@ def save_form(
         obj.was_completed = obj.was_completed or complete
         obj.version += 1
         obj.modified_at = now
-        obj.modified_by = actor
+        obj.modified_by = actor  # type: ignore[assignment]
         with guard.services_writing():
             obj.save()
 
@@ -421,11 +427,11 @@ def delete_form(
         now = timezone.now()
         current.is_deleted = True
         current.deleted_at = now
-        current.deleted_by = actor
+        current.deleted_by = actor  # type: ignore[assignment]
         current.delete_reason = str(reason.text or ChangeReason(reason.code).label)
         current.version += 1
         current.modified_at = now
-        current.modified_by = actor
+        current.modified_by = actor  # type: ignore[assignment]
         with guard.services_writing():
             current.save()
         audit.append(
@@ -464,7 +470,7 @@ def _sync_findings(spec: FormSpec, obj: CaseReportForm, soft: Sequence[Finding])
             CheckFinding.objects.create(
                 subject_id=obj.subject_id,
                 form_code=spec.code,
-                visit_code=obj.visit.code if obj.visit_id else "",
+                visit_code=obj.visit.code if obj.visit is not None else "",
                 object_model=label,
                 object_id=obj.pk,
                 variable=finding.variable,

@@ -228,10 +228,12 @@ def ie_contradictions(data: Data, context: CheckContext) -> Iterable[Finding]:
     facts = context.facts
     birth, consent = facts.get("BRTHDAT"), facts.get("ICDAT")
     if answers.get("IN01") == "Y" and birth and isinstance(consent, dt.date):
+        ages: tuple[int, int] | None
         try:
-            youngest, oldest = age_range(str(birth), consent)
+            ages = age_range(str(birth), consent)
         except ValueError:
-            youngest = oldest = None
+            ages = None
+        youngest, oldest = ages if ages is not None else (None, None)
         if (
             oldest is not None
             and youngest is not None

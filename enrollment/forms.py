@@ -42,7 +42,7 @@ class ScreeningLogForm(CRFForm):
         super().__init__(*args, **kwargs)
         from enrollment.selectors import criteria_in_force
 
-        self.fields["failed_criteria"].choices = [
+        self.fields["failed_criteria"].choices = [  # type: ignore[attr-defined]
             (c.code, f"{c.code} {c.text}") for c in criteria_in_force()
         ]
 

@@ -6,6 +6,7 @@ app_name = "enrollment"
 
 urlpatterns = [
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/<str:table>.csv", dashboard_views.dashboard_csv, name="dashboard_csv"),
     path("screening/new/", views.register, name="register"),
     path("subjects/<int:subject_pk>/eligibility/", views.eligibility, name="eligibility"),
     path("subjects/<int:subject_pk>/screen-failure/", views.screen_failure, name="screen_failure"),

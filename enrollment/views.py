@@ -31,7 +31,7 @@ from enrollment.services import (
     register_screening,
     save_criterion,
 )
-from study.models import StudyParameters, Subject, SubjectStatus
+from study.models import Site, StudyParameters, Subject, SubjectStatus
 from study.roles import ENTER, PROTOCOL, VIEW, perm
 from study.scoping import require_perm, sites_for_user, subject_view
 
@@ -40,7 +40,7 @@ def _actor(request: HttpRequest) -> AbstractBaseUser:
     return cast(AbstractBaseUser, request.user)
 
 
-def _errors_to_form(form: forms.Form, error: ValidationError, fields: dict[str, str]) -> None:
+def _errors_to_form(form: forms.BaseForm, error: ValidationError, fields: dict[str, str]) -> None:
     """Put service errors (keyed by model field or variable) on the form's fields."""
     if not hasattr(error, "error_dict"):
         form.add_error(None, error)
@@ -51,7 +51,9 @@ def _errors_to_form(form: forms.Form, error: ValidationError, fields: dict[str, 
 
 
 class RegisterForm(forms.Form):
-    site = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Site"))  # type: ignore[arg-type]
+    site: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=Site.objects.none(), label=gettext_lazy("Site")
+    )
     screening_date = forms.DateField(label=gettext_lazy("Date of screening"), widget=DateInput())
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -122,7 +124,9 @@ def eligibility(request: HttpRequest, subject: Subject) -> HttpResponse:
     confirmed_on = (
         request.POST.get("confirmed_on", "")
         if posted
-        else (instance.confirmed_on.isoformat() if instance and instance.confirmed_on else "")
+        else (
+            saved_day.isoformat() if (saved_day := getattr(instance, "confirmed_on", None)) else ""
+        )
     )
     errors: list[str] = []
     stale = ""
@@ -191,7 +195,7 @@ def _verdict_context(
     }
 
 
-def _web_reasons() -> list[tuple[str, str]]:
+def _web_reasons() -> list[tuple[str, Any]]:
     from crf.forms import WEB_REASONS
 
     return WEB_REASONS

@@ -41,6 +41,7 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "crf:log_record": ("GET", CLINICAL, True),
     "crf:delete": ("POST", ENTRY, True),
     "enrollment:dashboard": ("GET", DASHBOARD, False),
+    "enrollment:dashboard_csv": ("GET", DASHBOARD, False),
     "enrollment:register": ("GET", ENTRY, False),
     "enrollment:eligibility": ("GET", CLINICAL, True),
     "enrollment:screen_failure": ("POST", ENTRY, True),
@@ -83,6 +84,8 @@ def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
         kwargs |= {"form_code": "XL"}
     if name in ("crf:log_record", "crf:delete"):
         kwargs |= {"form_code": "XL", "record_pk": record.pk}
+    if name == "enrollment:dashboard_csv":
+        kwargs |= {"table": "sites"}
     if name == "enrollment:criterion_edit":
         kwargs |= {"pk": EligibilityCriterion.objects.first().pk}
     return kwargs

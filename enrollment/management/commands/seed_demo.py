@@ -15,11 +15,11 @@ from enrollment.demo import screen, screen_and_enrol, screen_and_fail
 from study.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_people
 from study.models import StudyParameters, Subject
 
-# (site, first screening day, outcome): enrolments spread over the months of accrual so the
-# dashboard's cumulative chart has a shape; 28 enrolled = the study at its cap.
+# Enrolments spread over the months of accrual so the dashboard's cumulative chart has a
+# shape; 28 enrolled = the study at its cap.
 FIRST_DAY = dt.date(2026, 1, 12)
 ENROLLED_PER_SITE = {"01": 12, "02": 10, "03": 6}
-SCREEN_FAILURES = {
+SCREEN_FAILURES: dict[str, list[tuple[str, ...]]] = {
     "01": [("IN06",), ("IN07", "IN08")],
     "02": [("EX05",)],
     "03": [("IN04",), ("IN08",)],
@@ -41,11 +41,10 @@ class Command(BaseCommand):
         actors["03"] = actors["01"]
         if not Subject.objects.exists():
             StudyParameters.objects.current()
-            queues = {
-                number: [("enrol", ())] * ENROLLED_PER_SITE[number]
-                + [("fail", f) for f in SCREEN_FAILURES.get(number, [])]
-                for number in ENROLLED_PER_SITE
-            }
+            queues: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+            for number, enrolled in ENROLLED_PER_SITE.items():
+                queues[number] = [("enrol", ()) for _ in range(enrolled)]
+                queues[number] += [("fail", f) for f in SCREEN_FAILURES.get(number, [])]
             day = FIRST_DAY
             while any(queues.values()):  # round-robin over the sites, a screening every 8 days
                 for number, queue in queues.items():
