@@ -8,6 +8,9 @@ class CrfConfig(AppConfig):
 
     def ready(self) -> None:
         from study import navigation
-        from study.roles import VIEW
+        from study.roles import IMPORT, VIEW
 
         navigation.register(navigation.NavItem(_("Subjects"), "crf:subject_list", VIEW, order=10))
+        navigation.register(
+            navigation.NavItem(_("Study data file"), "crf:data_import", IMPORT, order=70)
+        )

@@ -18,12 +18,22 @@ WEB_REASONS = [(c.value, c.label) for c in ChangeReason if c != ChangeReason.DAT
 
 
 class DateInput(forms.DateInput):
-    """A date as YYYY-MM-DD with the browser's date picker."""
+    """A date typed as YYYY-MM-DD.
 
-    input_type = "date"
+    A text field rather than the browser's date picker, which shows the date in
+    the browser's locale (11/18/2026); the study writes every date as YYYY-MM-DD.
+    """
+
+    input_type = "text"
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs={"placeholder": "YYYY-MM-DD", **(attrs or {})}, format="%Y-%m-%d")
+        defaults = {
+            "placeholder": "YYYY-MM-DD",
+            "pattern": r"\d{4}-\d{2}-\d{2}",
+            "inputmode": "numeric",
+            "autocomplete": "off",
+        }
+        super().__init__(attrs={**defaults, **(attrs or {})}, format="%Y-%m-%d")
 
 
 class CRFForm(forms.ModelForm):  # type: ignore[type-arg]

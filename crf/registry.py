@@ -211,12 +211,15 @@ def subject_facts(subject: Any) -> dict[str, Any]:
 
 # --- Hooks run after a study data file import created or changed a subject --------------
 
-SubjectHook = Callable[[Any, Any], None]
+# hook(subject, actor, *, file_sha256: str, reason: str)
+SubjectHook = Callable[..., None]
 _AFTER_IMPORT: list[SubjectHook] = []
 
 
 def register_after_import(hook: SubjectHook) -> SubjectHook:
-    """Register ``hook(subject, actor)``, run for each imported subject (e.g. its status)."""
+    """Register ``hook(subject, actor, *, file_sha256, reason)``, run for each imported
+    subject inside the import's transaction (e.g. to set its status); audit what it
+    changes as imported, with the file's SHA-256 and the reason."""
     if hook not in _AFTER_IMPORT:
         _AFTER_IMPORT.append(hook)
     return hook

@@ -1,5 +1,15 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _seed_reference_data(sender: Any, apps: Any = None, **kwargs: Any) -> None:
+    from enrollment.reference_data import seed_reference_data
+
+    if apps is not None and "enrollment" in {a.label for a in apps.get_app_configs()}:
+        seed_reference_data(apps)
 
 
 class EnrollmentConfig(AppConfig):
@@ -29,6 +39,8 @@ class EnrollmentConfig(AppConfig):
         navigation.register(
             navigation.NavItem(_("Target enrolment"), "enrollment:target", PROTOCOL, order=61)
         )
+        # Reference data is there after every migrate, and after a flush (tests).
+        post_migrate.connect(_seed_reference_data, sender=self, dispatch_uid="edc_reference_data")
         register_forms()
         registry.register_subject_actions(subject_actions)
         registry.register_facts(screening_facts)

@@ -29,6 +29,7 @@ def _set_subject(
     actor: Any,
     source: str = AuditSource.WEB,
     file_sha256: str = "",
+    reason: Reason | None = None,
     **changes: Any,
 ) -> None:
     """Change the subject's identity or status, audited (form code SUBJ)."""
@@ -51,6 +52,8 @@ def _set_subject(
         changes=audited,
         source=source,
         file_sha256=file_sha256,
+        reason_code=reason.code if reason else "",
+        reason_text=reason.text if reason else "",
     )
 
 
@@ -262,7 +265,9 @@ def save_criterion(
     return criterion
 
 
-def refresh_subject_status(subject: Subject, actor: Any, *, file_sha256: str = "") -> None:
+def refresh_subject_status(
+    subject: Subject, actor: Any, *, file_sha256: str = "", reason: str = ""
+) -> None:
     """Set identity-derived status after an import: screen failed, enrolled or screening."""
     log = _screening_log(subject)
     enrolment = Enrolment.objects.filter(subject=subject, is_deleted=False).first()
@@ -287,5 +292,10 @@ def refresh_subject_status(subject: Subject, actor: Any, *, file_sha256: str = "
             defaults={"kind": VisitKind.CYCLE, "number": 1, "planned_date": enrolment.planned_day1},
         )
     _set_subject(
-        subject, actor=actor, source=AuditSource.IMPORT, file_sha256=file_sha256, **changes
+        subject,
+        actor=actor,
+        source=AuditSource.IMPORT,
+        file_sha256=file_sha256,
+        reason=Reason(ChangeReason.DATA_IMPORT, reason),
+        **changes,
     )
