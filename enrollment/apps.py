@@ -6,10 +6,12 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _seed_reference_data(sender: Any, apps: Any = None, **kwargs: Any) -> None:
+    from django.apps import apps as global_apps
+
     from enrollment.reference_data import seed_reference_data
 
-    if apps is not None and "enrollment" in {a.label for a in apps.get_app_configs()}:
-        seed_reference_data(apps)
+    # migrate passes its state's registry; flush (tests) passes none.
+    seed_reference_data(apps if apps is not None else global_apps)
 
 
 class EnrollmentConfig(AppConfig):

@@ -54,7 +54,13 @@ CRITERIA = [
 
 def seed_reference_data(apps: Any) -> None:
     """Create what is missing; ``apps`` is a migration's app registry or django.apps.apps."""
+    from django.db import connection
+
     criterion = apps.get_model("enrollment", "EligibilityCriterion")
+    parameters = apps.get_model("study", "StudyParameters")
+    tables = set(connection.introspection.table_names())
+    if not {criterion._meta.db_table, parameters._meta.db_table} <= tables:
+        return  # a partial migrate: the tables come later
     if not criterion.objects.filter(protocol_version=PROTOCOL_VERSION).exists():
         for order, (code, kind, text) in enumerate(CRITERIA, start=1):
             criterion.objects.create(
@@ -62,7 +68,6 @@ def seed_reference_data(apps: Any) -> None:
             )
     consent = apps.get_model("enrollment", "ConsentFormVersion")
     consent.objects.get_or_create(version=CONSENT_FORM_VERSION, defaults={"all_sites": True})
-    parameters = apps.get_model("study", "StudyParameters")
     parameters.objects.get_or_create(
         pk=1,
         defaults={
