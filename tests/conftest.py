@@ -70,6 +70,17 @@ ROLE_USERS = {
 }
 
 
+HOME_TITLES = {
+    Role.INVESTIGATOR: "Site home",
+    Role.SITE_COORDINATOR: "Site home",
+    Role.STUDY_COORDINATOR: "Study coordinator home",
+    Role.MONITOR: "Monitor home",
+    Role.DATA_MANAGER: "Data manager home",
+    Role.MEDICAL_MONITOR: "Medical monitor home",
+    Role.ADMINISTRATOR: "Administrator home",
+}
+
+
 @pytest.fixture
 def people(make_person: Callable[..., Any]) -> dict[Role, Any]:
     return {role: make_person(username, role) for role, username in ROLE_USERS.items()}

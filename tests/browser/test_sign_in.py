@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from study.models import Role
-from tests.conftest import PASSWORD, ROLE_USERS
+from tests.conftest import HOME_TITLES, PASSWORD, ROLE_USERS
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-HOME_TITLES = {
-    Role.INVESTIGATOR: "Site home",
-    Role.SITE_COORDINATOR: "Site home",
-    Role.STUDY_COORDINATOR: "Study coordinator home",
-    Role.MONITOR: "Monitor home",
-    Role.DATA_MANAGER: "Data manager home",
-    Role.MEDICAL_MONITOR: "Medical monitor home",
-    Role.ADMINISTRATOR: "Administrator home",
-}
 
 
 def sign_in(page, username: str, password: str) -> None:

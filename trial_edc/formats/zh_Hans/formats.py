@@ -1,8 +1,2 @@
-# Dates are always shown as YYYY-MM-DD (DEVELOPERS.md), whatever the language.
-DATE_FORMAT = "Y-m-d"
-DATETIME_FORMAT = "Y-m-d H:i"
-SHORT_DATE_FORMAT = "Y-m-d"
-SHORT_DATETIME_FORMAT = "Y-m-d H:i"
-TIME_FORMAT = "H:i"
-DATE_INPUT_FORMATS = ["%Y-%m-%d"]
-DATETIME_INPUT_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+# The same ISO formats as English: dates are YYYY-MM-DD in every language.
+from trial_edc.formats.en.formats import *  # noqa: F403
