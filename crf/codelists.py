@@ -87,3 +87,74 @@ class LenvatinibStop(models.TextChoices):
 class LenvatinibDose(models.TextChoices):
     MG8 = "8", _("8 mg")
     MG12 = "12", _("12 mg")
+
+
+class UrineProtein(models.TextChoices):
+    NEG = "NEG", _("Negative")
+    TRACE = "TRACE", _("Trace")
+    P1 = "1+", "1+"
+    P2 = "2+", "2+"
+    P3 = "3+", "3+"
+    P4 = "4+", "4+"
+
+
+class Ascites(models.TextChoices):
+    NONE = "NONE", _("None")
+    MILD = "MILD", _("Mild")
+    MODERATE_SEVERE = "MODERATE_SEVERE", _("Moderate to severe")
+
+
+class Encephalopathy(models.TextChoices):
+    NONE = "NONE", _("None")
+    GRADE_1_2 = "GRADE_1_2", _("Grade 1-2")
+    GRADE_3_4 = "GRADE_3_4", _("Grade 3-4")
+
+
+class Dose(models.TextChoices):
+    MG12 = "12", _("12 mg")
+    MG10 = "10", _("10 mg")
+    MG8 = "8", _("8 mg")
+
+
+class ActionReason(models.TextChoices):
+    ADVERSE_EVENT = "ADVERSE_EVENT", _("Adverse event")
+    OTHER = "OTHER", _("Other")
+
+
+class Organ(models.TextChoices):
+    LIVER = "LIVER", _("Liver")
+    LUNG = "LUNG", _("Lung")
+    LYMPH_NODE = "LYMPH_NODE", _("Lymph node")
+    PERITONEUM = "PERITONEUM", _("Peritoneum")
+    BONE = "BONE", _("Bone")
+    ADRENAL = "ADRENAL", _("Adrenal")
+    PORTAL_VEIN = "PORTAL_VEIN", _("Portal vein")
+    OTHER = "OTHER", _("Other")
+
+
+class TargetStatus(models.TextChoices):
+    MEASURED = "MEASURED", _("Measured")
+    TOO_SMALL = "TOO_SMALL", _("Too small to measure")
+    DISAPPEARED = "DISAPPEARED", _("Disappeared")
+    NOT_ASSESSED = "NOT_ASSESSED", _("Not assessed")
+
+
+class NonTargetStatus(models.TextChoices):
+    PRESENT = "PRESENT", _("Present")
+    ABSENT = "ABSENT", _("Absent")
+    UNEQUIVOCAL_PD = "UNEQUIVOCAL_PD", _("Unequivocal progression")
+    NOT_ASSESSED = "NOT_ASSESSED", _("Not assessed")
+
+
+class ImagingMethod(models.TextChoices):
+    CT = "CT", "CT"
+    MRI = "MRI", "MRI"
+
+
+class Route(models.TextChoices):
+    ORAL = "ORAL", _("Oral")
+    IV = "IV", _("Intravenous")
+    SC = "SC", _("Subcutaneous")
+    IM = "IM", _("Intramuscular")
+    TOPICAL = "TOPICAL", _("Topical")
+    OTHER = "OTHER", _("Other")

@@ -119,7 +119,7 @@ class GroupFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
         ]
 
 
-def formset_class_for(group: GroupSpec) -> type[GroupFormSet]:
+def formset_class_for(group: GroupSpec, *, extra: int = 1) -> type[GroupFormSet]:
     parent = group.model._meta.get_field("form").related_model  # type: ignore[misc]
     assert parent is not None
     return inlineformset_factory(  # type: ignore[return-value]
@@ -127,6 +127,6 @@ def formset_class_for(group: GroupSpec) -> type[GroupFormSet]:
         group.model,
         formset=GroupFormSet,
         fields=[v.field_name for v in group.variables],
-        extra=1,
+        extra=extra,
         can_delete=True,
     )

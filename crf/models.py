@@ -32,6 +32,12 @@ class Visit(models.Model):
     kind = models.CharField(_("kind"), max_length=8, choices=VisitKind.choices)
     number = models.PositiveSmallIntegerField(_("number"), default=0)
     planned_date = models.DateField(_("planned date"), null=True, blank=True)
+    window_start = models.DateField(_("window opens"), null=True, blank=True)
+    window_end = models.DateField(_("window closes"), null=True, blank=True)
+    held_on = models.DateField(_("date held"), null=True, blank=True)
+    missed = models.BooleanField(_("missed"), default=False)
+    missed_reason = models.TextField(_("reason the visit was missed"), blank=True)
+    not_applicable = models.BooleanField(_("not applicable"), default=False)
 
     class Meta:
         ordering = ["subject", "planned_date", "id"]

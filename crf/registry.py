@@ -68,6 +68,8 @@ class FormSpec:
     once_per_subject: bool = False
     order: int = 0
     page: str | None = None  # URL name of a dedicated page (kwarg subject_pk)
+    # (subject, visit) -> {group: [row initial values by field]} for a new form
+    group_initial: Callable[[Any, Any], dict[str, list[dict[str, Any]]]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -143,6 +145,7 @@ def register(
     once_per_subject: bool = False,
     order: int = 0,
     page: str | None = None,
+    group_initial: Callable[[Any, Any], dict[str, list[dict[str, Any]]]] | None = None,
 ) -> FormSpec:
     """Register a concrete form; called from the owning app's ``AppConfig.ready``."""
     if code in _REGISTRY and _REGISTRY[code].model is not model:
@@ -160,6 +163,7 @@ def register(
         once_per_subject=once_per_subject,
         order=order,
         page=page,
+        group_initial=group_initial,
     )
     _REGISTRY[code] = spec
     return spec
@@ -188,12 +192,13 @@ def log_forms() -> list[FormSpec]:
 
 # --- Facts: what a form's checks may need from the rest of the subject's data --------------
 
-FactProvider = Callable[[Any], Mapping[str, Any]]
+# provider(subject, visit) -> {name: value}; visit is None for log and subject forms
+FactProvider = Callable[[Any, Any], Mapping[str, Any]]
 _FACT_PROVIDERS: list[FactProvider] = []
 
 
 def register_facts(provider: FactProvider) -> FactProvider:
-    """Register a function ``subject -> {name: value}`` (e.g. ICDAT, PLDAY1) for checks.
+    """Register ``provider(subject, visit) -> {name: value}`` (e.g. ICDAT, PLDAY1) for checks.
 
     Higher apps register here so the CRF layer never imports them.
     """
@@ -202,10 +207,10 @@ def register_facts(provider: FactProvider) -> FactProvider:
     return provider
 
 
-def subject_facts(subject: Any) -> dict[str, Any]:
+def subject_facts(subject: Any, visit: Any = None) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     for provider in _FACT_PROVIDERS:
-        facts.update(provider(subject))
+        facts.update(provider(subject, visit))
     return facts
 
 
@@ -244,3 +249,40 @@ def register_subject_actions(provider: SubjectAction) -> SubjectAction:
 
 def subject_actions(subject: Any, user: Any) -> list[tuple[str, str]]:
     return [action for provider in _SUBJECT_ACTIONS for action in provider(subject, user)]
+
+
+# --- Hooks run after a form is saved (inside the same transaction) ------------------------
+
+# hook(instance, actor) -> None
+AfterSave = Callable[[Any, Any], None]
+_AFTER_SAVE: dict[str, list[AfterSave]] = {}
+
+
+def register_after_save(codes: Sequence[str], hook: AfterSave) -> AfterSave:
+    """Run ``hook(instance, actor)`` after a form of one of ``codes`` is saved or deleted,
+    inside the same transaction (e.g. the visit schedule follows ENR and EX)."""
+    for code in codes:
+        hooks = _AFTER_SAVE.setdefault(code, [])
+        if hook not in hooks:
+            hooks.append(hook)
+    return hook
+
+
+def after_save_hooks(code: str) -> list[AfterSave]:
+    return list(_AFTER_SAVE.get(code, []))
+
+
+# --- How a visit's status is told (the visits app knows the schedule's rules) -------------
+
+# status(visit, today, required, complete, started) -> (code, label)
+VisitStatusFn = Callable[..., tuple[str, str]]
+_VISIT_STATUS: list[VisitStatusFn] = []
+
+
+def register_visit_status(fn: VisitStatusFn) -> VisitStatusFn:
+    _VISIT_STATUS[:] = [fn]
+    return fn
+
+
+def visit_status(visit: Any, **kwargs: Any) -> tuple[str, str] | None:
+    return _VISIT_STATUS[0](visit, **kwargs) if _VISIT_STATUS else None

@@ -27,6 +27,12 @@ class Section:
     title: str
     visit: Visit | None
     slots: list[FormSlot] = field(default_factory=list)
+    status: str = ""
+    status_label: str = ""
+
+    @property
+    def missing(self) -> list[FormSlot]:
+        return [slot for slot in self.slots if slot.status != FormStatus.COMPLETE]
 
 
 def form_url(subject: Subject, spec: FormSpec, obj: CaseReportForm | None) -> str:
@@ -56,6 +62,9 @@ def subject_form_sections(subject: Subject) -> list[Section]:
     One query per registered form model plus one for the visits, whatever the
     number of visits.
     """
+    from django.utils import timezone
+
+    today = timezone.localdate()
     visits = list(Visit.objects.filter(subject=subject).order_by("planned_date", "id"))
     records: dict[str, list[CaseReportForm]] = {
         spec.code: list(
@@ -84,6 +93,15 @@ def subject_form_sections(subject: Subject) -> list[Section]:
                 )
             )
             section.slots.append(FormSlot(spec, url, status, label, obj))
+        told = registry.visit_status(
+            visit,
+            today=today,
+            required=len(section.slots),
+            complete=sum(s.status == FormStatus.COMPLETE for s in section.slots),
+            started=sum(s.status != FormStatus.NOT_STARTED for s in section.slots),
+        )
+        if told is not None:
+            section.status, section.status_label = told
         sections.append(section)
     for spec in registry.log_forms():
         section = Section(title=str(spec.title), visit=None)

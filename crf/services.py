@@ -235,7 +235,7 @@ def save_form(
         }
         check_data: dict[str, Any] = {**new_data, **new_group_data}
         if facts is None:
-            facts = registry.subject_facts(subject)
+            facts = registry.subject_facts(subject, visit)
         if spec.derive is not None:
             derived = dict(spec.derive(check_data, facts))
             new_data.update(derived)
@@ -319,6 +319,8 @@ def save_form(
             entries += _save_groups(spec, obj, old_groups, groups, common)
         audit.append(entries)
         _sync_findings(spec, obj, outcome.soft)
+        for hook in registry.after_save_hooks(spec.code):
+            hook(obj, actor)
         return obj
 
 
@@ -452,6 +454,8 @@ def delete_form(
         CheckFinding.objects.filter(
             object_model=current._meta.label, object_id=current.pk, status=FindingStatus.OPEN
         ).update(status=FindingStatus.RESOLVED, resolved_at=now)
+        for hook in registry.after_save_hooks(spec.code):
+            hook(current, actor)
         return current
 
 

@@ -142,7 +142,14 @@ def form_page(
     can_edit = request.user.has_perm(perm(ENTER))
     needs_reason = instance is not None and instance.was_completed
     form_class = form_class_for(spec)
-    formset_classes = {g.name: formset_class_for(g) for g in spec.groups}
+    # A new form may start with rows carried forward (e.g. the baseline's target lesions).
+    initial_rows = (
+        spec.group_initial(subject, visit) if spec.group_initial and instance is None else {}
+    )
+    formset_classes = {
+        g.name: formset_class_for(g, extra=len(initial_rows.get(g.name, [])) + 1)
+        for g in spec.groups
+    }
     stale_message = ""
 
     def build(
@@ -155,6 +162,7 @@ def form_page(
                 instance=obj,
                 prefix=name.lower(),
                 queryset=spec.group(name).model.objects.filter(is_deleted=False).order_by("id"),
+                initial=initial_rows.get(name) if obj is None else None,
             )
             for name, cls in formset_classes.items()
         }

@@ -37,7 +37,7 @@ def _active(model: Any, subject: Subject) -> Any:
     return model.objects.filter(subject=subject, is_deleted=False).first()
 
 
-def screening_facts(subject: Subject) -> dict[str, Any]:
+def screening_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
     """What the screening forms' checks need from the subject's other forms."""
     consent = _active(InformedConsent, subject)
     demographics = _active(Demographics, subject)

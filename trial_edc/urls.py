@@ -10,6 +10,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("crf/", include("crf.urls")),
     path("enrolment/", include("enrollment.urls")),
+    path("visits/", include("visits.urls")),
     path("", include("study.urls")),
 ]
 

@@ -1,0 +1,92 @@
+"""The visit schedule follows the subject: created at enrolment, moved with Day 1."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+
+from crf.models import CaseReportForm, Visit
+from study.models import Subject
+from visits import schedule, selectors
+
+# The date variable of each visit form that says when the visit was held.
+HELD_ON_FIELDS = {
+    "VS": "assessed_on",
+    "LB": "sampled_on",
+    "EX": "first_dose_on",
+    "TA": "scanned_on",
+}
+
+
+@transaction.atomic
+def sync_schedule(subject: Subject) -> list[Visit]:
+    """Create the subject's planned visits from Day 1 and move those not yet held.
+
+    protocol.md: every study day counts from Day 1 (planned, then the actual first
+    dose); moving Day 1 moves every visit that is not done. Held or missed visits
+    keep their dates. Idempotent.
+    """
+    first_day = selectors.day1(subject)
+    if first_day is None:
+        return []
+    course = schedule.SubjectCourse(
+        day1=first_day, screening_date=selectors.screening_date(subject)
+    )
+    planned = schedule.build_schedule(course)
+    existing = {v.code: v for v in Visit.objects.select_for_update().filter(subject=subject)}
+    for item in planned:
+        visit = existing.get(item.code)
+        fields = {
+            "planned_date": item.target_date,
+            "window_start": item.window_start,
+            "window_end": item.window_end,
+        }
+        if visit is None:
+            existing[item.code] = Visit.objects.create(
+                subject=subject, code=item.code, kind=str(item.kind), number=item.number, **fields
+            )
+        elif (
+            visit.held_on is None
+            and not visit.missed
+            and any(getattr(visit, k) != v for k, v in fields.items())
+        ):
+            for key, value in fields.items():
+                setattr(visit, key, value)
+            visit.save(update_fields=list(fields))
+    return sorted(existing.values(), key=lambda v: (v.planned_date or dt.date.max, v.pk))
+
+
+def after_enrolment_or_exposure(instance: CaseReportForm, actor: Any) -> None:
+    """ENR gives the planned Day 1, EX at C1D1 the actual one: the schedule follows."""
+    sync_schedule(instance.subject)
+
+
+def record_held_on(instance: CaseReportForm, actor: Any) -> None:
+    """The visit was held on the earliest date of its forms (VSDAT, LBDAT, EXSTDAT, TADAT)."""
+    if instance.visit_id is None:
+        return
+    visit = Visit.objects.select_for_update().get(pk=instance.visit_id)
+    dates = []
+    from crf import registry
+
+    for code, field in HELD_ON_FIELDS.items():
+        try:
+            spec = registry.get(code)
+        except KeyError:  # not registered (yet)
+            continue
+        if visit.kind not in spec.visit_kinds:
+            continue
+        value = (
+            spec.model.objects.filter(visit=visit, is_deleted=False)
+            .exclude(**{field: None})
+            .values_list(field, flat=True)
+            .first()
+        )
+        if value is not None:
+            dates.append(value)
+    held_on = min(dates) if dates else None
+    if visit.held_on != held_on:
+        visit.held_on = held_on
+        visit.save(update_fields=["held_on"])
