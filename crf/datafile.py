@@ -824,7 +824,7 @@ class _Importer:
             if not changes:
                 self.summary.forms_unchanged += 1
                 return
-        facts = registry.subject_facts(subject)
+        facts = registry.subject_facts(subject, visit)
         try:
             save_form(
                 actor=self.actor,

@@ -26,6 +26,9 @@ class VisitsConfig(AppConfig):
 
         navigation.register(navigation.NavItem(_("Worklist"), "visits:worklist", VIEW, order=15))
         registry.register_visit_status(selectors.tell_visit_status)
+        from visits.views import subject_actions
+
+        registry.register_subject_actions(subject_actions)
         register_forms()
         registry.register_facts(selectors.visit_facts)
         registry.register_after_save(["ENR", "EX"], services.after_enrolment_or_exposure)

@@ -6,4 +6,5 @@ app_name = "visits"
 
 urlpatterns = [
     path("worklist/", views.worklist, name="worklist"),
+    path("subjects/<int:subject_pk>/summary/", views.summary, name="summary"),
 ]

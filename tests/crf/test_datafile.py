@@ -683,7 +683,9 @@ def test_export_import_into_an_empty_database_export_gives_the_same_document() -
 
     assert report.errors == []
     assert (report.summary.sites_created, report.summary.subjects_created) == (3, 35)
-    assert report.summary.forms_created == 203
+    document = parse(first)
+    in_file = sum(len(s["forms"]) for s in document["subjects"] + document.get("screening", []))
+    assert report.summary.forms_created == in_file
     drop_created = re.compile(r'^  "created": ".*",$', re.MULTILINE)
     assert drop_created.sub("", second) == drop_created.sub("", first)
     without_created = [

@@ -45,6 +45,7 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "crf:data_import_confirm": ("POST", DATA_MANAGER, False),
     "enrollment:dashboard": ("GET", DASHBOARD, False),
     "visits:worklist": ("GET", CLINICAL, False),
+    "visits:summary": ("GET", CLINICAL, True),
     "enrollment:dashboard_csv": ("GET", DASHBOARD, False),
     "enrollment:register": ("GET", ENTRY, False),
     "enrollment:eligibility": ("GET", CLINICAL, True),

@@ -1,7 +1,9 @@
-"""Load the demo study: sites, people of every role, and subjects in every screening state.
+"""Load the demo study: sites, people of every role, subjects in every screening state,
+and visit data with every kind of tumour response.
 
 Everything is built through the same services as the UI. Idempotent: a second run
-refreshes the people and leaves the subjects as they are.
+refreshes the people and leaves the subjects as they are. (It lives in the highest
+clinical app so that it may use every app's builders.)
 """
 
 import datetime as dt
@@ -10,10 +12,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from enrollment.demo import screen, screen_and_enrol, screen_and_fail
 from study.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_people
 from study.models import StudyParameters, Subject
+from visits.demo import COURSES, treat
+from visits.selectors import day1 as planned_day1
 
 # Enrolments spread over the months of accrual so the dashboard's cumulative chart has a
 # shape; 28 enrolled = the study at its cap.
@@ -57,6 +62,7 @@ class Command(BaseCommand):
                     else:
                         screen_and_fail(actor, site, start=day, failing=failing)
                     day += dt.timedelta(days=8)
+            self._treat_enrolled(actors)
             for number, n in WAITING.items():
                 for _ in range(n):
                     screen(actors[number], sites[number], start=dt.date(2026, 11, 16))
@@ -66,3 +72,23 @@ class Command(BaseCommand):
             if person.role == "administrator":
                 scope = "people and sites; no clinical data"
             self.stdout.write(f"  {person.username:<14} {person.role.label:<22} {scope}")
+
+    def _treat_enrolled(self, actors: dict[str, Any]) -> None:
+        """Visit data for the enrolled subjects, each with a tumour course of visits.demo;
+        the two enrolled last keep an empty calendar for a user to fill."""
+        courses = list(COURSES)
+        today = timezone.localdate()
+        enrolled = list(
+            Subject.objects.filter(subject_id__isnull=False).order_by("enrolled_at", "subject_id")
+        )
+        for index, subject in enumerate(enrolled[:-2]):
+            first_day = planned_day1(subject)
+            assert first_day is not None
+            cycles = min(6, 1 + max(0, (today - first_day).days) // 21)
+            treat(
+                actors[subject.site.number],
+                subject,
+                day1=first_day,
+                cycles=cycles,
+                course=courses[index % len(courses)],
+            )
