@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -168,7 +169,21 @@ def form_page(
         }
         return form, formsets
 
-    if request.method == "POST":
+    adding = request.POST.get("add_row", "") if request.method == "POST" else ""
+    if adding and can_edit and adding in formset_classes:
+        # One more empty row in a repeating group: nothing is saved. Works as a plain
+        # form submit; with htmx only the group's fieldset is swapped.
+        data = request.POST.copy()
+        total = f"{adding.lower()}-TOTAL_FORMS"
+        data[total] = str(int(data.get(total) or 0) + 1)
+        form, formsets = build(data)
+        form._errors = ErrorDict()  # the rows are being entered: no errors yet
+        for formset in formsets.values():
+            for row in formset.forms:
+                row._errors = ErrorDict()
+            formset._errors = [row._errors for row in formset.forms]  # type: ignore[attr-defined]
+            formset._non_form_errors = formset.error_class()  # type: ignore[attr-defined]
+    elif request.method == "POST":
         if not can_edit:
             raise PermissionDenied
         form, formsets = build(request.POST)

@@ -286,3 +286,24 @@ def test_baseline_refuses_what_recist_forbids_with_the_rule(client, investigator
     assert response.status_code == 200
     assert "At most 2 target lesions per organ" in response.content.decode()
     assert not TumourAssessment.objects.exists()
+
+
+def test_adding_a_lesion_row_saves_nothing_and_keeps_the_values(
+    client, investigator, enrolled
+) -> None:
+    client.force_login(investigator)
+    url = reverse(
+        "crf:visit_form", kwargs={"subject_pk": enrolled.pk, "visit_code": "SCR", "form_code": "TA"}
+    )
+    data = _ta_post(
+        "SCR", PLDAY1.isoformat(), [("T01", "LIVER", "MEASURED", "30")], {"add_row": "TL"}
+    )
+
+    response = client.post(url, data)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="tl-TOTAL_FORMS" value="2"' in page
+    assert 'name="tl-0-lesion_id" value="T01"' in page and 'name="tl-1-lesion_id"' in page
+    assert "is required" not in page
+    assert not TumourAssessment.objects.exists()
