@@ -90,3 +90,36 @@ def record_held_on(instance: CaseReportForm, actor: Any) -> None:
     if visit.held_on != held_on:
         visit.held_on = held_on
         visit.save(update_fields=["held_on"])
+
+
+@transaction.atomic
+def declare_missed(*, actor: Any, visit: Visit, reason: str) -> Visit:
+    """Declare a visit missed, with a reason (audited). A held visit cannot be missed."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    from crf import audit
+    from crf.models import AuditAction, ChangeReason
+
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason the visit was missed.")})
+    if visit.held_on is not None:
+        raise ValidationError(
+            _("%(visit)s was held on %(date)s; it cannot be missed.")
+            % {"visit": visit.code, "date": visit.held_on.isoformat()}
+        )
+    visit.missed, visit.missed_reason = True, reason.strip()
+    visit.save(update_fields=["missed", "missed_reason"])
+    audit.record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        form_code="VISIT",
+        obj=visit,
+        subject_id=visit.subject_id,
+        visit_code=visit.code,
+        changes=[("MISSED", "N", "Y")],
+        reason_code=ChangeReason.OTHER,
+        reason_text=reason.strip(),
+    )
+    return visit

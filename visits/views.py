@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from study.models import Subject
-from study.roles import VIEW
+from study.roles import ENTER, VIEW
 from study.scoping import require_perm, subject_view
 from visits.summary import exposure_rows, tumour_summary
 from visits.worklist import DUE_SOON_DAYS, build_worklist
@@ -48,3 +49,29 @@ def subject_actions(subject: Subject, user: object) -> list[tuple[str, str]]:
             reverse("visits:summary", kwargs={"subject_pk": subject.pk}),
         )
     ]
+
+
+@subject_view(VIEW, ENTER)
+@require_POST
+def declare_missed(request: HttpRequest, subject: Subject, visit_code: str) -> HttpResponse:
+    """Declare a visit missed with a reason; it leaves the overdue list."""
+    from django.contrib import messages
+    from django.core.exceptions import ValidationError
+    from django.shortcuts import get_object_or_404, redirect
+    from django.utils.translation import gettext as _
+
+    from crf.models import Visit
+    from visits.services import declare_missed as declare
+
+    visit = get_object_or_404(Visit, subject=subject, code=visit_code)
+    try:
+        declare(actor=request.user, visit=visit, reason=request.POST.get("reason", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("%(subject)s %(visit)s declared missed.")
+            % {"subject": subject.label, "visit": visit.code},
+        )
+    return redirect("visits:worklist")

@@ -46,6 +46,7 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "enrollment:dashboard": ("GET", DASHBOARD, False),
     "visits:worklist": ("GET", CLINICAL, False),
     "visits:summary": ("GET", CLINICAL, True),
+    "visits:declare_missed": ("POST", ENTRY, True),
     "enrollment:dashboard_csv": ("GET", DASHBOARD, False),
     "enrollment:register": ("GET", ENTRY, False),
     "enrollment:eligibility": ("GET", CLINICAL, True),
@@ -89,6 +90,8 @@ def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
         kwargs |= {"form_code": "XL"}
     if name in ("crf:log_record", "crf:delete"):
         kwargs |= {"form_code": "XL", "record_pk": record.pk}
+    if name == "visits:declare_missed":
+        kwargs |= {"visit_code": "SCR"}
     if name == "enrollment:dashboard_csv":
         kwargs |= {"table": "sites"}
     if name == "enrollment:criterion_edit":

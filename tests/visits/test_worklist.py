@@ -67,3 +67,29 @@ def test_the_worklist_costs_the_same_with_1_and_6_subjects(client, investigator,
     large = _queries(client, url)
 
     assert small == large
+
+
+def test_a_missed_visit_is_declared_with_a_reason_and_leaves_the_overdue_list(
+    client, investigator, sites
+) -> None:
+    from crf.models import AuditEntry
+
+    subject = screen_and_enrol(investigator, sites["01"], start=dt.date(2026, 3, 2))
+    client.force_login(investigator)
+    url = reverse("visits:declare_missed", kwargs={"subject_pk": subject.pk, "visit_code": "C2D1"})
+
+    client.post(url, {"reason": ""})
+    assert not Visit.objects.get(subject=subject, code="C2D1").missed
+    client.post(url, {"reason": "patient in hospital"})
+
+    c2 = Visit.objects.get(subject=subject, code="C2D1")
+    assert (c2.missed, c2.missed_reason) == (True, "patient in hospital")
+    entry = AuditEntry.objects.get(form_code="VISIT")
+    assert (entry.visit_code, entry.variable, entry.new_value, entry.reason_text) == (
+        "C2D1",
+        "MISSED",
+        "Y",
+        "patient in hospital",
+    )
+    worklist = build_worklist(investigator, today=dt.date(2026, 5, 1))
+    assert "C2D1" not in [i.visit.code for i in worklist.overdue]
