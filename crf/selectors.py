@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ class Section:
     slots: list[FormSlot] = field(default_factory=list)
     status: str = ""
     status_label: str = ""
+    later: bool = False  # opens more than two weeks ahead: folded on the subject page
 
     @property
     def missing(self) -> list[FormSlot]:
@@ -102,6 +104,8 @@ def subject_form_sections(subject: Subject) -> list[Section]:
         )
         if told is not None:
             section.status, section.status_label = told
+        opens = visit.window_start or visit.planned_date
+        section.later = opens is not None and opens > today + dt.timedelta(days=14)
         sections.append(section)
     for spec in registry.log_forms():
         section = Section(title=str(spec.title), visit=None)

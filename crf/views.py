@@ -75,9 +75,11 @@ def subject_list(request: HttpRequest) -> HttpResponse:
 
 @subject_view(VIEW)
 def subject_detail(request: HttpRequest, subject: Subject) -> HttpResponse:
+    sections = selectors.subject_form_sections(subject)
     context = {
         "subject": subject,
-        "sections": selectors.subject_form_sections(subject),
+        "sections": sections,
+        "later_count": sum(section.later for section in sections),
         "actions": registry.subject_actions(subject, request.user),
     }
     return render(request, "crf/subject_detail.html", context)
