@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -248,6 +249,7 @@ def ie_contradictions(data: Data, context: CheckContext) -> Iterable[Finding]:
         yield _soft(
             "IE", _("IN12 is answered Yes but no consent (IC) is recorded."), "IE_IN12_vs_IC"
         )
+    yield from _visit_data_contradictions(answers, facts)
     last_dose, day1 = facts.get("LENENDAT"), facts.get("DAY1") or facts.get("PLDAY1")
     if answers.get("IN04") == "Y" and last_dose and isinstance(day1, dt.date):
         problem = lenvatinib_interval_problem(str(last_dose), day1)
@@ -257,6 +259,51 @@ def ie_contradictions(data: Data, context: CheckContext) -> Iterable[Finding]:
                 _("IN04 is answered Yes but HX says: %(problem)s") % {"problem": problem},
                 "IE_IN04_vs_HX",
             )
+
+
+# IN08 lower limits (crf-spec IE seed criteria): haemoglobin, neutrophils, platelets, albumin.
+IN08_MINIMUM = {"HGB": Decimal(90), "ANC": Decimal("1.5"), "PLT": Decimal(60), "ALB": Decimal(28)}
+
+
+def _visit_data_contradictions(
+    answers: Mapping[str, Any], facts: Mapping[str, Any]
+) -> Iterable[Finding]:
+    """IN05 (a target lesion at baseline TA), IN06 (ECOG 0-1 at screening VS), IN07
+    (Child-Pugh ≤ 7 at screening CP), IN08 (screening labs): a Yes that the visit data
+    contradict is a soft finding (crf-spec IE)."""
+    ecog, cp, targets = facts.get("SCR_ECOG"), facts.get("SCR_CPSCORE"), facts.get("SCR_TARGETS")
+    if answers.get("IN06") == "Y" and ecog is not None and ecog > 1:
+        yield _soft(
+            "IE",
+            _("IN06 is answered Yes but screening VS gives ECOG %(ecog)s.") % {"ecog": ecog},
+            "IE_IN06_vs_VS",
+        )
+    if answers.get("IN07") == "Y" and cp is not None and cp > 7:
+        yield _soft(
+            "IE",
+            _("IN07 is answered Yes but screening CP gives Child-Pugh %(score)s points.")
+            % {"score": cp},
+            "IE_IN07_vs_CP",
+        )
+    if answers.get("IN05") == "Y" and targets == 0:
+        yield _soft(
+            "IE",
+            _("IN05 is answered Yes but the baseline TA has no measured target lesion."),
+            "IE_IN05_vs_TA",
+        )
+    labs: Mapping[str, Any] = facts.get("SCR_LABS") or {}
+    low = [
+        name
+        for name, minimum in IN08_MINIMUM.items()
+        if labs.get(name) is not None and labs[name] < minimum
+    ]
+    if answers.get("IN08") == "Y" and low:
+        yield _soft(
+            "IE",
+            _("IN08 is answered Yes but screening labs are below the limit: %(tests)s.")
+            % {"tests": ", ".join(low)},
+            "IE_IN08_vs_LB",
+        )
 
 
 def ie_derive(data: Data, facts: Mapping[str, Any]) -> dict[str, Any]:

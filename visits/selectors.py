@@ -70,6 +70,8 @@ def visit_facts(subject: Subject, visit: Visit | None) -> dict[str, Any]:
         facts["PREV_DOSE"] = previous_ex.dose_mg if previous_ex else None
     if visit.kind in (VisitKind.SCREENING, VisitKind.TUMOUR_ASSESSMENT, VisitKind.UNSCHEDULED):
         facts.update(tumour_facts(subject, visit))
+    if visit.kind == VisitKind.SCREENING:
+        facts.update(baseline_facts(subject, visit))
     labs = Laboratory.objects.filter(subject=subject, visit=visit, is_deleted=False).first()
     facts.update(
         {
@@ -163,4 +165,25 @@ def tumour_facts(subject: Subject, visit: Visit) -> dict[str, Any]:
         "TA_IS_BASELINE": visit.kind == VisitKind.SCREENING,
         "TA_BASELINE": baseline,
         "TA_PREVIOUS": tuple(previous),
+    }
+
+
+def baseline_facts(subject: Subject, visit: Visit) -> dict[str, Any]:
+    """What the screening visit's data say about eligibility (IE contradictions):
+    ECOG (VS), Child-Pugh (CP), labs (LB) and the baseline TA's measurable targets."""
+    from visits.models import LiverScores
+
+    vs = VitalSigns.objects.filter(subject=subject, visit=visit, is_deleted=False).first()
+    cp = LiverScores.objects.filter(subject=subject, visit=visit, is_deleted=False).first()
+    lb = Laboratory.objects.filter(subject=subject, visit=visit, is_deleted=False).first()
+    ta = TumourAssessment.objects.filter(subject=subject, visit=visit, is_deleted=False).first()
+    return {
+        "SCR_ECOG": vs.ecog if vs else None,
+        "SCR_CPSCORE": cp.child_pugh_score if cp else None,
+        "SCR_LABS": {"HGB": lb.hgb, "ANC": lb.anc, "PLT": lb.plt, "ALB": lb.alb} if lb else {},
+        "SCR_TARGETS": (
+            ta.targets.filter(is_deleted=False, status="MEASURED").count()  # type: ignore[attr-defined]
+            if ta
+            else None
+        ),
     }

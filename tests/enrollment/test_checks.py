@@ -199,3 +199,27 @@ def test_ie_contradictions_are_soft_findings() -> None:
         ctx(BRTHDAT="1940-01-01", ICDAT=dt.date(2026, 3, 1)),
     )
     assert [f.check for f in outcome.soft] == ["IE_IN01_vs_DM"]
+
+
+def test_ie_contradictions_with_the_screening_visit_data() -> None:
+    from decimal import Decimal
+
+    rows = [{"IETESTCD": c, "IEORRES": "Y"} for c in ("IN05", "IN06", "IN07", "IN08")]
+    facts = {
+        "SCR_ECOG": 2,
+        "SCR_CPSCORE": 8,
+        "SCR_TARGETS": 0,
+        "SCR_LABS": {"HGB": Decimal("85"), "PLT": Decimal("60")},
+    }
+
+    outcome = run_checks([checks.ie_contradictions], {"IE": rows}, ctx(**facts))
+
+    assert [f.check for f in outcome.soft] == [
+        "IE_IN06_vs_VS",
+        "IE_IN07_vs_CP",
+        "IE_IN05_vs_TA",
+        "IE_IN08_vs_LB",
+    ]
+    assert "HGB" in str(outcome.soft[-1].message) and "PLT" not in str(outcome.soft[-1].message)
+    fine = {"SCR_ECOG": 1, "SCR_CPSCORE": 7, "SCR_TARGETS": 2, "SCR_LABS": {"HGB": Decimal("90")}}
+    assert run_checks([checks.ie_contradictions], {"IE": rows}, ctx(**fine)).soft == ()
