@@ -31,6 +31,6 @@ class VisitsConfig(AppConfig):
         registry.register_subject_actions(subject_actions)
         register_forms()
         registry.register_facts(selectors.visit_facts)
-        registry.register_after_save(["ENR", "EX"], services.after_enrolment_or_exposure)
+        registry.register_after_save(["ENR", "EX", "TA"], services.after_enrolment_or_exposure)
         registry.register_after_save(list(services.HELD_ON_FIELDS), services.record_held_on)
         post_migrate.connect(_seed, sender=self, dispatch_uid="edc_lab_normal_ranges")

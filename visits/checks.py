@@ -51,6 +51,14 @@ def within_visit_window(variable: str) -> Any:
                 Severity.SOFT,
                 f"{variable}_window",
             )
+            yield Finding(
+                variable,
+                _(
+                    "Suggested protocol deviation (DVCAT VISIT_WINDOW): the visit was held out of window."
+                ),
+                Severity.SOFT,
+                f"{variable}_window_deviation",
+            )
 
     return check
 

@@ -187,3 +187,26 @@ def baseline_facts(subject: Subject, visit: Visit) -> dict[str, Any]:
             else None
         ),
     }
+
+
+def progression_date(subject: Subject) -> dt.date | None:
+    """The date of the first progression by RECIST 1.1 (visits.recist), if any."""
+    from visits import recist
+    from visits.tumour import assessment_from_data
+
+    baseline = None
+    follow_ups = []
+    for form, data in tumour_assessments(subject):
+        assessment = assessment_from_data(data)
+        if assessment is None:
+            continue
+        if form.visit is not None and form.visit.kind == VisitKind.SCREENING:
+            baseline = assessment
+        else:
+            follow_ups.append(assessment)
+    if baseline is None or not follow_ups:
+        return None
+    for result in recist.evaluate(baseline, follow_ups).timepoints:
+        if result.overall == recist.Response.PD:
+            return result.pd_date or result.assessed_on
+    return None

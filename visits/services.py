@@ -32,10 +32,20 @@ def sync_schedule(subject: Subject) -> list[Visit]:
     if first_day is None:
         return []
     course = schedule.SubjectCourse(
-        day1=first_day, screening_date=selectors.screening_date(subject)
+        day1=first_day,
+        screening_date=selectors.screening_date(subject),
+        progression_on=selectors.progression_date(subject),
     )
     planned = schedule.build_schedule(course)
     existing = {v.code: v for v in Visit.objects.select_for_update().filter(subject=subject)}
+    planned_codes = {item.code for item in planned}
+    for code, held in existing.items():
+        # protocol.md: TAs stop after progression (and, later, every visit after death or
+        # study end): planned visits that no longer apply are marked so, never deleted.
+        applies = code in planned_codes or held.kind in ("SCR", "UNS") or held.held_on is not None
+        if held.not_applicable == applies:
+            held.not_applicable = not applies
+            held.save(update_fields=["not_applicable"])
     for item in planned:
         visit = existing.get(item.code)
         fields = {

@@ -103,9 +103,8 @@ def test_vitals_outside_the_window_are_kept_with_a_soft_finding(investigator, en
     )
 
     assert form.assessed_on == late
-    assert list(
-        CheckFinding.objects.filter(object_id=form.pk).values_list("check_code", flat=True)
-    ) == ["VSDAT_window"]
+    codes = CheckFinding.objects.filter(object_id=form.pk).values_list("check_code", flat=True)
+    assert sorted(codes) == ["VSDAT_window", "VSDAT_window_deviation"]
 
 
 def test_diastolic_must_be_below_systolic(investigator, enrolled) -> None:
@@ -307,3 +306,14 @@ def test_adding_a_lesion_row_saves_nothing_and_keeps_the_values(
     assert 'name="tl-0-lesion_id" value="T01"' in page and 'name="tl-1-lesion_id"' in page
     assert "is required" not in page
     assert not TumourAssessment.objects.exists()
+
+
+def test_tumour_assessments_after_progression_no_longer_apply(investigator, enrolled) -> None:
+    from visits.demo import treat
+
+    treat(investigator, enrolled, day1=PLDAY1, cycles=1, course="PD")  # PD at TA1
+
+    ta = {v.code: v for v in Visit.objects.filter(subject=enrolled, code__startswith="TA")}
+    assert ta["TA1"].not_applicable is False
+    assert all(ta[f"TA{k}"].not_applicable for k in range(2, protocol.MAX_TUMOUR_ASSESSMENTS + 1))
+    assert visit(enrolled, "C2D1").not_applicable is False  # cycles stop at EOT, not at PD
