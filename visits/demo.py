@@ -21,6 +21,7 @@ COURSES: dict[str, list[str]] = {
     "SD": ["60", "55", "56", "58", "57"],
     "PD": ["60", "80"],
     "UNCONFIRMED_PR_PD": ["60", "41", "60"],
+    "NE_THEN_SD": ["60", "55", "57", "56"],  # T03 not assessed at TA1: NE
 }
 
 
@@ -126,6 +127,8 @@ def treat(actor: Any, subject: Subject, *, day1: dt.date, cycles: int, course: s
             }
             for i, d in enumerate(parts)
         ]
+        if course == "NE_THEN_SD" and k == 1:
+            targets[2] = {**targets[2], "status": "NOT_ASSESSED", "diameter_mm": None}
         computed = _expected_response(course, k)
         _save(
             actor,
@@ -155,5 +158,6 @@ def _expected_response(course: str, k: int) -> str:
         "SD": ["SD", "SD", "SD", "SD"],
         "PD": ["PD"],
         "UNCONFIRMED_PR_PD": ["PR", "PD"],
+        "NE_THEN_SD": ["NE", "SD", "SD"],
     }
     return table[course][k - 1]

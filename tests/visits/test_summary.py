@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
         ("SD", ["SD", "SD", "SD", "SD"], "SD"),
         ("UNCONFIRMED_PR_PD", ["PR", "PD"], "SD"),
         ("PD", ["PD"], "PD"),
+        ("NE_THEN_SD", ["NE", "SD", "SD"], "SD"),
     ],
 )
 def test_six_cycles_and_the_tumour_course(
