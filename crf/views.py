@@ -226,6 +226,12 @@ def form_page(
         "needs_reason": needs_reason,
         "stale_message": stale_message,
         "reasons": WEB_REASONS,
+        # Derived variables (scores, sums, responses) as computed at the last save.
+        "derived": [
+            (v.name, v.field.verbose_name, getattr(instance, v.field_name))
+            for v in spec.variables
+            if v.derived and instance is not None
+        ],
     }
     status = 409 if stale_message else 200
     return render(request, "crf/form_page.html", context, status=status)

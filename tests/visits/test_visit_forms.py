@@ -317,3 +317,26 @@ def test_tumour_assessments_after_progression_no_longer_apply(investigator, enro
     assert ta["TA1"].not_applicable is False
     assert all(ta[f"TA{k}"].not_applicable for k in range(2, protocol.MAX_TUMOUR_ASSESSMENTS + 1))
     assert visit(enrolled, "C2D1").not_applicable is False  # cycles stop at EOT, not at PD
+
+
+def test_the_cp_page_shows_the_derived_scores(client, investigator, enrolled) -> None:
+    save(
+        investigator,
+        enrolled,
+        "LB",
+        "C1D1",
+        {"sampled_on": PLDAY1, "tbil": Decimal("20"), "alb": Decimal("40"), "inr": Decimal("1.0")},
+    )
+    save(investigator, enrolled, "CP", "C1D1", {"ascites": "NONE", "encephalopathy": "NONE"})
+    client.force_login(investigator)
+
+    page = client.get(
+        reverse(
+            "crf:visit_form",
+            kwargs={"subject_pk": enrolled.pk, "visit_code": "C1D1", "form_code": "CP"},
+        )
+    ).content.decode()
+
+    derived = page.split('data-testid="derived"')[1].split("</dl>")[0]
+    assert '(CPSCORE)</span></dt><dd class="col-6 col-md-3 mb-1">5</dd>' in derived
+    assert '(CPCLASS)</span></dt><dd class="col-6 col-md-3 mb-1">A</dd>' in derived
