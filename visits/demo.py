@@ -117,7 +117,7 @@ def treat(actor: Any, subject: Subject, *, day1: dt.date, cycles: int, course: s
         if scanned > dt.date.today():
             break
         parts = _split(total)
-        targets = [
+        targets: list[dict[str, Any]] = [
             {
                 "lesion_id": f"T0{i + 1}",
                 "organ": organs[i],
