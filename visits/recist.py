@@ -63,6 +63,7 @@ from study.protocol import (
     RECIST_SD_MIN_STUDY_DAY,
     RECIST_TOO_SMALL_DEFAULT_MM,
 )
+from visits.schedule import study_day  # the one definition of the study day (no Day 0)
 
 __all__ = [
     "BestResponse",
@@ -236,15 +237,6 @@ class BestResponse:
 
 
 # --- Small helpers ----------------------------------------------------------------------
-
-
-def study_day(day1: date, on: date) -> int:
-    """The study day of a date: Day 1 = first dose, the day before is Day -1, no Day 0.
-
-    Source: protocol.md, Parameters ("Day 1 … no Day 0").
-    """
-    days = (on - day1).days
-    return days + 1 if days >= 0 else days
 
 
 def display_pct(value: Decimal | None) -> str:

@@ -147,24 +147,33 @@ def tumour_assessments(subject: Subject) -> list[tuple[TumourAssessment, dict[st
     return [(form, ta_data(form)) for form in forms]
 
 
-def tumour_facts(subject: Subject, visit: Visit) -> dict[str, Any]:
-    """The baseline and the other follow-up TAs, as the RECIST engine sees them."""
+def split_assessments(
+    subject: Subject, *, except_visit: Visit | None = None
+) -> tuple[Any, list[tuple[TumourAssessment, Any]]]:
+    """The baseline (SCR) assessment and the follow-ups, as the RECIST engine sees them;
+    ``except_visit``'s own TA is left out (the one being checked)."""
     from visits.tumour import assessment_from_data
 
     baseline = None
-    previous = []
+    follow_ups = []
     for form, data in tumour_assessments(subject):
         assessment = assessment_from_data(data)
         if assessment is None:
             continue
         if form.visit is not None and form.visit.kind == VisitKind.SCREENING:
             baseline = assessment
-        elif form.visit_id != visit.pk:
-            previous.append(assessment)
+        elif except_visit is None or form.visit_id != except_visit.pk:
+            follow_ups.append((form, assessment))
+    return baseline, follow_ups
+
+
+def tumour_facts(subject: Subject, visit: Visit) -> dict[str, Any]:
+    """The baseline and the other follow-up TAs, as the RECIST engine sees them."""
+    baseline, previous = split_assessments(subject, except_visit=visit)
     return {
         "TA_IS_BASELINE": visit.kind == VisitKind.SCREENING,
         "TA_BASELINE": baseline,
-        "TA_PREVIOUS": tuple(previous),
+        "TA_PREVIOUS": tuple(a for _form, a in previous),
     }
 
 
@@ -192,21 +201,11 @@ def baseline_facts(subject: Subject, visit: Visit) -> dict[str, Any]:
 def progression_date(subject: Subject) -> dt.date | None:
     """The date of the first progression by RECIST 1.1 (visits.recist), if any."""
     from visits import recist
-    from visits.tumour import assessment_from_data
 
-    baseline = None
-    follow_ups = []
-    for form, data in tumour_assessments(subject):
-        assessment = assessment_from_data(data)
-        if assessment is None:
-            continue
-        if form.visit is not None and form.visit.kind == VisitKind.SCREENING:
-            baseline = assessment
-        else:
-            follow_ups.append(assessment)
+    baseline, follow_ups = split_assessments(subject)
     if baseline is None or not follow_ups:
         return None
-    for result in recist.evaluate(baseline, follow_ups).timepoints:
+    for result in recist.evaluate(baseline, [a for _form, a in follow_ups]).timepoints:
         if result.overall == recist.Response.PD:
             return result.pd_date or result.assessed_on
     return None

@@ -12,7 +12,6 @@ from crf.models import VisitKind
 from study.models import Subject
 from visits import exposure, recist, selectors
 from visits.models import Exposure
-from visits.tumour import assessment_from_data
 
 
 @dataclass(frozen=True)
@@ -72,18 +71,7 @@ def exposure_rows(subject: Subject) -> list[CycleRow]:
 
 def tumour_summary(subject: Subject) -> dict[str, Any]:
     """The lesion table over time, each TA's sums and responses, and the best overall response."""
-    assessments = selectors.tumour_assessments(subject)
-    baseline_pair = next(
-        ((f, d) for f, d in assessments if f.visit and f.visit.kind == VisitKind.SCREENING), None
-    )
-    if baseline_pair is None:
-        return {"has_baseline": False}
-    baseline = assessment_from_data(baseline_pair[1])
-    follow_ups: list[tuple[Any, recist.TumourAssessment]] = []
-    for form, data in assessments:
-        assessment = assessment_from_data(data)
-        if form is not baseline_pair[0] and assessment is not None:
-            follow_ups.append((form, assessment))
+    baseline, follow_ups = selectors.split_assessments(subject)
     if baseline is None:
         return {"has_baseline": False}
     evaluation = recist.evaluate(baseline, [a for _, a in follow_ups])
