@@ -36,6 +36,19 @@ class DateInput(forms.DateInput):
         super().__init__(attrs={**defaults, **(attrs or {})}, format="%Y-%m-%d")
 
 
+class PartialDateInput(forms.TextInput):
+    """A crf-spec *partial* date typed as YYYY-MM-DD, YYYY-MM or YYYY."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        defaults = {
+            "placeholder": "YYYY-MM-DD",
+            "pattern": r"\d{4}(-\d{2}(-\d{2})?)?",
+            "inputmode": "numeric",
+            "autocomplete": "off",
+        }
+        super().__init__(attrs={**defaults, **(attrs or {})})
+
+
 class CRFForm(forms.ModelForm):  # type: ignore[type-arg]
     """Base of every CRF web form: version for the optimistic lock, completion, reason."""
 

@@ -11,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from crf import guard
 from study.models import Subject
 
+# crf-spec: dates marked *partial* may give only the year or the year and month.
+PARTIAL_DATE_HELP = _("YYYY-MM-DD; YYYY-MM or YYYY when the day or month is not known.")
+
 
 class VisitKind(models.TextChoices):
     """Visit families of crf-spec "Visits (events)"."""

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crf import registry
 from crf.codelists import Aetiology, PriorTherapy
-from crf.forms import CRFForm
+from crf.forms import CRFForm, PartialDateInput
 from crf.models import VisitKind
 from enrollment import checks
 from enrollment.models import (
@@ -21,12 +21,6 @@ from enrollment.models import (
     InformedConsent,
     ScreeningLog,
 )
-
-PARTIAL_DATE_ATTRS = {
-    "placeholder": "YYYY-MM-DD",
-    "pattern": r"\d{4}(-\d{2}(-\d{2})?)?",
-    "inputmode": "numeric",
-}
 
 
 class ScreeningLogForm(CRFForm):
@@ -57,7 +51,7 @@ class DemographicsForm(CRFForm):
     class Meta:
         model = Demographics
         fields = ["birth_date", "sex", "ethnic_group", "height_cm"]
-        widgets = {"birth_date": forms.TextInput(attrs=PARTIAL_DATE_ATTRS)}
+        widgets = {"birth_date": PartialDateInput()}
 
 
 class HistoryForm(CRFForm):
@@ -78,9 +72,9 @@ class HistoryForm(CRFForm):
         model = History
         fields = list(History.VARIABLES.values())
         widgets = {
-            "diagnosis_date": forms.TextInput(attrs=PARTIAL_DATE_ATTRS),
-            "lenvatinib_start": forms.TextInput(attrs=PARTIAL_DATE_ATTRS),
-            "lenvatinib_last_dose": forms.TextInput(attrs=PARTIAL_DATE_ATTRS),
+            "diagnosis_date": PartialDateInput(),
+            "lenvatinib_start": PartialDateInput(),
+            "lenvatinib_last_dose": PartialDateInput(),
         }
 
 

@@ -18,10 +18,8 @@ from crf.codelists import (
     Response,
     Sex,
 )
-from crf.models import CaseReportForm, RepeatingRow
+from crf.models import PARTIAL_DATE_HELP, CaseReportForm, RepeatingRow
 from study.models import Site
-
-PARTIAL_DATE_HELP = _("YYYY-MM-DD; YYYY-MM or YYYY when the day or month is not known.")
 
 
 class CriterionKind(models.TextChoices):

@@ -7,12 +7,11 @@ from typing import Any
 
 from crispy_forms.bootstrap import AppendedText
 from crispy_forms.layout import Layout
-from django import forms
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from crf import registry
-from crf.forms import CRFForm
+from crf.forms import CRFForm, PartialDateInput
 from crf.models import VisitKind
 from visits import checks, tumour
 from visits.models import (
@@ -28,7 +27,6 @@ from visits.models import (
     VitalSigns,
 )
 
-PARTIAL_DATE_ATTRS = {"placeholder": "YYYY-MM-DD", "inputmode": "numeric"}
 LB_TESTS = [v for v in Laboratory.VARIABLES if v not in ("LBDAT", "UPROT")]
 
 
@@ -88,8 +86,8 @@ class ConMedForm(CRFForm):
         model = ConcomitantMedication
         fields = list(ConcomitantMedication.VARIABLES.values())
         widgets = {
-            "started_on": forms.TextInput(attrs=PARTIAL_DATE_ATTRS),
-            "ended_on": forms.TextInput(attrs=PARTIAL_DATE_ATTRS),
+            "started_on": PartialDateInput(),
+            "ended_on": PartialDateInput(),
         }
 
 

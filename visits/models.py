@@ -21,9 +21,7 @@ from crf.codelists import (
     TargetStatus,
     UrineProtein,
 )
-from crf.models import CaseReportForm, RepeatingRow
-
-PARTIAL_DATE_HELP = _("YYYY-MM-DD; YYYY-MM or YYYY when the day or month is not known.")
+from crf.models import PARTIAL_DATE_HELP, CaseReportForm, RepeatingRow
 
 
 def _dec(label: Any, digits: int = 7, places: int = 2) -> Any:
