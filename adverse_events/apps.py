@@ -18,4 +18,14 @@ class AdverseEventsConfig(AppConfig):
     verbose_name = _("Adverse events")
 
     def ready(self) -> None:
+        from adverse_events import sae, services
+        from adverse_events.forms import register_forms
+        from crf import registry
+
         post_migrate.connect(_load_terms, sender=self, dispatch_uid="edc_ctcae_terms")
+        register_forms()
+        # TEAE follows Day 1 (EX at C1D1); the SAE clock and mail follow the AE.
+        registry.register_after_save(["EX"], services.refresh_treatment_emergence)
+        registry.register_after_save(["AE"], sae.after_adverse_event_saved)
+        sae.register_panels()
+        services.register_navigation()

@@ -40,6 +40,7 @@ class CheckContext:
 
     today: dt.date
     facts: Mapping[str, Any] = field(default_factory=dict)
+    complete: bool = False  # the form is being marked complete
 
 
 Check = Callable[[Mapping[str, Any], CheckContext], Iterable[Finding]]
@@ -122,6 +123,23 @@ def check_required_when(variable: str, when: str, equals: Any) -> Check:
             yield Finding(
                 variable,
                 _("%(var)s is required when %(when)s is %(equals)s.")
+                % {"var": variable, "when": when, "equals": equals},
+                Severity.HARD,
+                f"{variable}_required_when_{when}",
+            )
+
+    return check
+
+
+def check_required_on_completion_when(variable: str, when: str, equals: Any) -> Check:
+    """``variable`` is needed for the form to be complete when ``when`` equals ``equals``
+    (e.g. the SAE narrative: an SAE may be saved first and its report finished later)."""
+
+    def check(data: Mapping[str, Any], context: CheckContext) -> Iterable[Finding]:
+        if context.complete and data.get(when) == equals and _empty(data.get(variable)):
+            yield Finding(
+                variable,
+                _("%(var)s is required for the form to be complete when %(when)s is %(equals)s.")
                 % {"var": variable, "when": when, "equals": equals},
                 Severity.HARD,
                 f"{variable}_required_when_{when}",

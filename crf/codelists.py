@@ -158,3 +158,50 @@ class Route(models.TextChoices):
     IM = "IM", _("Intramuscular")
     TOPICAL = "TOPICAL", _("Topical")
     OTHER = "OTHER", _("Other")
+
+
+class AERelation(models.TextChoices):
+    """AEREL: the first three count as related (protocol.md TEAE tables)."""
+
+    RELATED = "RELATED", _("Related")
+    PROBABLY_RELATED = "PROBABLY_RELATED", _("Probably related")
+    POSSIBLY_RELATED = "POSSIBLY_RELATED", _("Possibly related")
+    UNLIKELY_RELATED = "UNLIKELY_RELATED", _("Unlikely related")
+    NOT_RELATED = "NOT_RELATED", _("Not related")
+
+
+RELATED_CODES = frozenset(
+    {AERelation.RELATED, AERelation.PROBABLY_RELATED, AERelation.POSSIBLY_RELATED}
+)
+
+
+class AEAction(models.TextChoices):
+    DOSE_NOT_CHANGED = "DOSE_NOT_CHANGED", _("Dose not changed")
+    INTERRUPTED = "INTERRUPTED", _("Drug interrupted")
+    REDUCED = "REDUCED", _("Dose reduced")
+    WITHDRAWN = "WITHDRAWN", _("Drug withdrawn")
+    NOT_APPLICABLE = "NOT_APPLICABLE", _("Not applicable")
+
+
+class AEOutcome(models.TextChoices):
+    RECOVERED = "RECOVERED", _("Recovered / resolved")
+    RECOVERING = "RECOVERING", _("Recovering / resolving")
+    NOT_RECOVERED = "NOT_RECOVERED", _("Not recovered / not resolved")
+    RECOVERED_WITH_SEQUELAE = "RECOVERED_WITH_SEQUELAE", _("Recovered with sequelae")
+    FATAL = "FATAL", _("Fatal")
+    UNKNOWN = "UNKNOWN", _("Unknown")
+
+
+class DeviationCategory(models.TextChoices):
+    ELIGIBILITY = "ELIGIBILITY", _("Eligibility")
+    CONSENT = "CONSENT", _("Informed consent")
+    VISIT_WINDOW = "VISIT_WINDOW", _("Visit out of window")
+    DOSING = "DOSING", _("Study drug dosing")
+    ASSESSMENT_MISSED = "ASSESSMENT_MISSED", _("Assessment missed")
+    SAFETY_REPORTING = "SAFETY_REPORTING", _("Safety reporting")
+    OTHER = "OTHER", _("Other")
+
+
+class DeviationSeverity(models.TextChoices):
+    MAJOR = "MAJOR", _("Major")
+    MINOR = "MINOR", _("Minor")

@@ -14,7 +14,8 @@ from crf.registry import FormSpec, GroupSpec
 from crf.services import Reason
 
 # Reasons a person may pick (an import's reason is the system's own).
-WEB_REASONS = [(c.value, c.label) for c in ChangeReason if c != ChangeReason.DATA_IMPORT]
+SYSTEM_REASONS = frozenset({ChangeReason.DATA_IMPORT, ChangeReason.DERIVATION})
+WEB_REASONS = [(c.value, c.label) for c in ChangeReason if c not in SYSTEM_REASONS]
 
 
 class DateInput(forms.DateInput):

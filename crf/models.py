@@ -68,6 +68,7 @@ class ChangeReason(models.TextChoices):
     QUERY_RESPONSE = "QUERY_RESPONSE", _("Correction in response to a query")
     ENTERED_IN_ERROR = "ENTERED_IN_ERROR", _("Entered in error")
     DATA_IMPORT = "DATA_IMPORT", _("Study data file import")
+    DERIVATION = "DERIVATION", _("Derived value recomputed after its source data changed")
     OTHER = "OTHER", _("Other (explain)")
 
 

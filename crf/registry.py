@@ -286,3 +286,22 @@ def register_visit_status(fn: VisitStatusFn) -> VisitStatusFn:
 
 def visit_status(visit: Any, **kwargs: Any) -> tuple[str, str] | None:
     return _VISIT_STATUS[0](visit, **kwargs) if _VISIT_STATUS else None
+
+
+# --- Panels higher apps add to the subject page (AE log and timeline, endpoints) ----------
+
+# panel(request, subject) -> rendered HTML, or "" for none
+SubjectPanel = Callable[[Any, Any], str]
+_SUBJECT_PANELS: list[tuple[int, SubjectPanel]] = []
+
+
+def register_subject_panel(panel: SubjectPanel, *, order: int = 100) -> SubjectPanel:
+    """Register ``panel(request, subject) -> html`` shown on the subject page, by ``order``."""
+    if all(existing is not panel for _order, existing in _SUBJECT_PANELS):
+        _SUBJECT_PANELS.append((order, panel))
+        _SUBJECT_PANELS.sort(key=lambda item: item[0])
+    return panel
+
+
+def subject_panels(request: Any, subject: Any) -> list[str]:
+    return [html for _order, panel in _SUBJECT_PANELS if (html := panel(request, subject))]

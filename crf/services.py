@@ -241,7 +241,7 @@ def save_form(
             new_data.update(derived)
             check_data.update(derived)
 
-        context = CheckContext(today=today or timezone.localdate(), facts=facts)
+        context = CheckContext(today=today or timezone.localdate(), facts=facts, complete=complete)
         outcome = run_checks(spec.checks, check_data, context)
         hard = list(outcome.hard)
         if complete:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crf import registry, selectors
-from crf.forms import WEB_REASONS, form_class_for, formset_class_for
+from crf.forms import SYSTEM_REASONS, WEB_REASONS, form_class_for, formset_class_for
 from crf.models import CaseReportForm, ChangeReason, Visit
 from crf.registry import FormSpec
 from crf.services import Reason, StaleFormError, delete_form, save_form
@@ -81,6 +81,7 @@ def subject_detail(request: HttpRequest, subject: Subject) -> HttpResponse:
         "sections": sections,
         "later_count": sum(section.later for section in sections),
         "actions": registry.subject_actions(subject, request.user),
+        "panels": registry.subject_panels(request, subject),
     }
     return render(request, "crf/subject_detail.html", context)
 
@@ -249,7 +250,7 @@ def form_delete(
     )
     code = request.POST.get("reason_code", "")
     text = request.POST.get("reason_text", "").strip()
-    if code not in ChangeReason.values or code == ChangeReason.DATA_IMPORT:
+    if code not in ChangeReason.values or code in SYSTEM_REASONS:
         messages.error(request, _("Choose a reason for deleting the record."))
         return redirect(selectors.form_url(subject, spec, instance))
     try:

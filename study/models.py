@@ -178,6 +178,7 @@ class Subject(models.Model):
             ("review_safety", "Can review adverse events and receive SAE alerts"),
             ("view_dashboards", "Can view enrolment and visit dashboards"),
             ("view_audit_trail", "Can read the audit trail"),
+            ("review_deviations", "Can confirm or dismiss suggested protocol deviations"),
         ]
 
     def __str__(self) -> str:

@@ -41,6 +41,11 @@ MAX_TUMOUR_ASSESSMENTS = STUDY_DURATION_DAYS // TA_INTERVAL_DAYS  # 17
 EOT_WITHIN_DAYS = 7
 SAFETY_FOLLOW_UP_DAYS = 30  # after the last dose
 SAFETY_FOLLOW_UP_WINDOW_AFTER_DAYS = 7
+
+# Adverse events (protocol.md "Endpoints": TEAE incidence; crf-spec AE SAEAWDAT)
+SAE_REPORT_HOURS = 24  # the SAE report (narrative) is due within 24 h of awareness
+SAE_DEADLINE_SCAN_SECONDS = 300  # how often the beat checks SAE deadlines
+HIGH_GRADE_THRESHOLD = 3  # "grade >= 3" row of the TEAE tables
 SURVIVAL_FOLLOW_UP_INTERVAL_DAYS = 84
 SURVIVAL_FOLLOW_UP_WINDOW_DAYS = 14
 

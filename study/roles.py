@@ -25,14 +25,15 @@ PROTOCOL = "manage_protocol"
 SAFETY = "review_safety"
 DASHBOARDS = "view_dashboards"
 AUDIT = "view_audit_trail"
+DEVIATIONS = "review_deviations"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.INVESTIGATOR: frozenset({VIEW, ENTER, SIGN, AUDIT}),
     Role.SITE_COORDINATOR: frozenset({VIEW, ENTER, AUDIT}),
-    Role.STUDY_COORDINATOR: frozenset({VIEW, DASHBOARDS, AUDIT}),
+    Role.STUDY_COORDINATOR: frozenset({VIEW, DASHBOARDS, SAFETY, AUDIT}),
     Role.MONITOR: frozenset({VIEW, QUERIES, SDV, EXPORT, AUDIT}),
     Role.DATA_MANAGER: frozenset(
-        {VIEW, QUERIES, LOCK, EXPORT, IMPORT, PROTOCOL, DASHBOARDS, AUDIT}
+        {VIEW, QUERIES, LOCK, EXPORT, IMPORT, PROTOCOL, DASHBOARDS, SAFETY, DEVIATIONS, AUDIT}
     ),
     Role.MEDICAL_MONITOR: frozenset({VIEW, SAFETY, AUDIT}),
     Role.ADMINISTRATOR: frozenset(),

@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from study import selectors
+from study import home_panels, selectors
 from study.models import Role
 from study.protocol import SESSION_POLICY
 from study.scoping import authenticated_view, membership_of, public_view
@@ -83,5 +83,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "site_summaries": selectors.site_summaries(request.user),
         "recent_subjects": selectors.recent_subjects(request.user, limit=10),
         "idle_minutes": settings.EDC_IDLE_TIMEOUT_SECONDS // 60,
+        "panels": home_panels.panels_for(request),
     }
     return render(request, HOME_TEMPLATES[Role(membership.role)], context)

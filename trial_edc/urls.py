@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("crf/", include("crf.urls")),
     path("enrolment/", include("enrollment.urls")),
     path("visits/", include("visits.urls")),
+    path("adverse-events/", include("adverse_events.urls")),
     path("", include("study.urls")),
 ]
 

@@ -82,4 +82,73 @@
       form.submit();
     }
   });
+  /* --- CTCAE term type-ahead (AE form) ---------------------------------
+   * The term input (data-term-input) asks the server for matching terms
+   * (htmx, into #ae-term-options). Picking an option (click, or Enter on a
+   * focused option) writes the term into the input, lets htmx fetch the
+   * term's grades (the option's own hx-get) and closes the list. ArrowDown
+   * in the input moves into the list; ArrowUp/ArrowDown move within it;
+   * Escape closes it and returns to the input.
+   */
+  const termOptions = () => document.getElementById('ae-term-options');
+  const termInput = () => document.querySelector('[data-term-input]');
+
+  document.addEventListener('click', (event) => {
+    const option = event.target instanceof Element ? event.target.closest('[data-term]') : null;
+    if (!option) {
+      return;
+    }
+    const input = termInput();
+    if (input) {
+      input.value = option.getAttribute('data-term');
+      input.focus();
+    }
+    // htmx handles the option's hx-get on this same click; empty the list after it.
+    window.setTimeout(() => {
+      const list = termOptions();
+      if (list) {
+        list.replaceChildren();
+      }
+    }, 0);
+  });
+
+  document.addEventListener('keydown', (event) => {
+    const list = termOptions();
+    if (!list) {
+      return;
+    }
+    const target = event.target;
+    const options = Array.from(list.querySelectorAll('[data-term]'));
+    if (target instanceof Element && target.hasAttribute('data-term-input')) {
+      if (event.key === 'ArrowDown' && options.length) {
+        event.preventDefault();
+        options[0].focus();
+      } else if (event.key === 'Escape') {
+        list.replaceChildren();
+      }
+      return;
+    }
+    const index = options.indexOf(target);
+    if (index < 0) {
+      return;
+    }
+    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      const next = options[index + (event.key === 'ArrowDown' ? 1 : -1)];
+      if (next) {
+        next.focus();
+      } else if (event.key === 'ArrowUp') {
+        const input = termInput();
+        if (input) {
+          input.focus();
+        }
+      }
+    } else if (event.key === 'Escape') {
+      list.replaceChildren();
+      const input = termInput();
+      if (input) {
+        input.focus();
+      }
+    }
+  });
 })();

@@ -8,7 +8,6 @@ import importlib
 import io
 import json
 import re
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -672,11 +671,9 @@ def test_export_import_into_an_empty_database_export_gives_the_same_document() -
             0,
         )
 
-        started = time.perf_counter()
         report = import_document(
             document=parse(first), actor=actor, reason=REASON, file_sha256=sha(first)
         )
-        seconds = time.perf_counter() - started
         second = dumps(export_document())
     finally:
         ContentType.objects.clear_cache()  # its ids die with the test's transaction
@@ -692,4 +689,3 @@ def test_export_import_into_an_empty_database_export_gives_the_same_document() -
         {k: v for k, v in parse(t).items() if k != "created"} for t in (first, second)
     ]
     assert without_created[0] == without_created[1]
-    assert seconds < 30, f"the demo study took {seconds:.1f} s to import"

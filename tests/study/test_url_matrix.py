@@ -14,6 +14,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from crf import registry
+from crf.models import CheckFinding
 from crf.services import save_form
 from enrollment.models import EligibilityCriterion
 from study.models import Role
@@ -26,6 +27,7 @@ CLINICAL = EVERY_ROLE - {R.ADMINISTRATOR}
 ENTRY = frozenset({R.INVESTIGATOR, R.SITE_COORDINATOR})
 DASHBOARD = frozenset({R.STUDY_COORDINATOR, R.DATA_MANAGER})
 DATA_MANAGER = frozenset({R.DATA_MANAGER})
+SAFETY = frozenset({R.STUDY_COORDINATOR, R.DATA_MANAGER, R.MEDICAL_MONITOR})
 
 # url name -> (method, roles allowed, is a subject page)
 MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
@@ -55,6 +57,16 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "enrollment:criteria": ("GET", DATA_MANAGER, False),
     "enrollment:criterion_edit": ("GET", DATA_MANAGER, False),
     "enrollment:target": ("GET", DATA_MANAGER, False),
+    "adverse_events:term_search": ("GET", CLINICAL, False),
+    "adverse_events:grades": ("GET", CLINICAL, False),
+    "adverse_events:safety": ("GET", SAFETY, False),
+    "adverse_events:safety_csv": ("GET", SAFETY, False),
+    "adverse_events:safety_events": ("GET", SAFETY, False),
+    "adverse_events:mail_log": ("GET", SAFETY, False),
+    "adverse_events:subject_log": ("GET", CLINICAL, True),
+    "adverse_events:deviations": ("GET", CLINICAL, False),
+    "adverse_events:deviations_csv": ("GET", CLINICAL, False),
+    "adverse_events:decide_suggestion": ("POST", DATA_MANAGER, False),
 }
 PUBLIC = {"study:login", "set_language"}
 
@@ -94,6 +106,8 @@ def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
         kwargs |= {"visit_code": "SCR"}
     if name == "enrollment:dashboard_csv":
         kwargs |= {"table": "sites"}
+    if name == "adverse_events:decide_suggestion":
+        kwargs |= {"finding_pk": record.suggestion_pk}
     if name == "enrollment:criterion_edit":
         kwargs |= {"pk": EligibilityCriterion.objects.first().pk}
     return kwargs
@@ -109,7 +123,19 @@ def records(people, subject01, subject02) -> dict[str, Any]:
             values={"logged_on": dt.date(2026, 1, 5), "term": "x"},
         )
 
-    return {"01": log(subject01), "02": log(subject02)}
+    records = {"01": log(subject01), "02": log(subject02)}
+    for number, record in records.items():
+        # A suggested deviation (as the schedule raises for an out-of-window visit).
+        record.suggestion_pk = CheckFinding.objects.create(
+            subject=record.subject,
+            form_code="XL",
+            object_model=record._meta.label,
+            object_id=record.pk,
+            variable="XLDAT",
+            check_code="XLDAT_window_deviation",
+            message=f"Suggested protocol deviation {number}",
+        ).pk
+    return records
 
 
 @pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])

@@ -1,0 +1,194 @@
+"""The AE and DV web forms and their registration with the CRF registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout
+from django import forms
+from django.urls import reverse_lazy
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from adverse_events import checks
+from adverse_events.models import AdverseEvent, CtcaeTerm, ProtocolDeviation
+from crf import registry
+from crf.codelists import YN
+from crf.forms import CRFForm, DateInput
+
+GENERIC_GRADES = [(n, _("Grade %(n)d") % {"n": n}) for n in range(1, 6)]
+
+
+def grade_choices(term: CtcaeTerm | None) -> list[tuple[int, str]]:
+    """The grades a term defines, each with its CTCAE text (all five until a term is chosen)."""
+    if term is None:
+        return list(GENERIC_GRADES)
+    return [
+        (n, format_html("<strong>{}</strong> {}", _("Grade %(n)d") % {"n": n}, text))
+        for n, text in term.grades()
+    ]
+
+
+class AdverseEventForm(CRFForm):
+    """AE: the term by type-ahead over CTCAE v5.0; only the term's grades, with their texts."""
+
+    grade = forms.TypedChoiceField(
+        label=_("Worst CTCAE grade"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    class Meta:
+        model = AdverseEvent
+        fields = [
+            "term",
+            "term_other",
+            "onset_on",
+            "resolved_on",
+            "ongoing",
+            "grade",
+            "serious",
+            "results_in_death",
+            "life_threatening",
+            "hospitalisation",
+            "disability",
+            "congenital_anomaly",
+            "important_medical_event",
+            "aware_on",
+            "narrative",
+            "relationship",
+            "action",
+            "outcome",
+        ]
+        widgets = {"narrative": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name = (self.data.get("term") if self.is_bound else None) or (
+            self.instance.term if self.instance and self.instance.pk else ""
+        )
+        self.ctcae_term = checks.find_term(name)
+        self.fields["grade"].choices = grade_choices(self.ctcae_term)  # type: ignore[attr-defined]
+        self.fields["term"].widget.attrs.update(
+            {
+                "hx-get": reverse_lazy("adverse_events:term_search"),
+                "hx-trigger": "input changed delay:250ms, focus once",
+                "hx-target": "#ae-term-options",
+                "hx-sync": "this:replace",
+                "autocomplete": "off",
+                "role": "combobox",
+                "aria-autocomplete": "list",
+                "aria-controls": "ae-term-options",
+                "placeholder": _("Type part of a term or a system organ class"),
+                "data-term-input": "",
+            }
+        )
+        self.fields["term"].help_text = _(
+            "CTCAE v5.0. Type at least two letters, then pick the term (Tab or arrow keys, Enter)."
+        )
+        for name in AdverseEvent.SERIOUSNESS_CRITERIA:
+            field = self.fields[AdverseEvent.VARIABLES[name]]
+            field.widget = forms.RadioSelect(choices=YN.choices)
+            field.required = False
+        for name in ("ongoing", "serious"):
+            self.fields[name].widget = forms.RadioSelect(choices=YN.choices)
+        criteria = [
+            Field(AdverseEvent.VARIABLES[n], wrapper_class="col-sm-6 col-lg-4")
+            for n in AdverseEvent.SERIOUSNESS_CRITERIA
+        ]
+        soc = self.ctcae_term.soc if self.ctcae_term is not None else ""
+        parts: list[Any] = [
+            Fieldset(
+                _("Event"),
+                Field("term"),
+                HTML(
+                    '<div id="ae-term-options" class="list-group mb-3" role="listbox" '
+                    'aria-live="polite"></div>'
+                ),
+                HTML(
+                    format_html(
+                        '<p class="small" id="ae-soc" data-testid="ae-soc">{}: <span>{}</span></p>',
+                        _("System organ class (AESOC)"),
+                        soc or "—",
+                    )
+                ),
+                "term_other",
+                Div(
+                    Div("onset_on", css_class="col-sm-4"),
+                    Div("ongoing", css_class="col-sm-4"),
+                    Div("resolved_on", css_class="col-sm-4"),
+                    css_class="row",
+                ),
+                Div("grade", css_id="ae-grade-field"),
+            ),
+            Fieldset(
+                _("Seriousness"),
+                "serious",
+                Div(*criteria, css_class="row"),
+                Div(
+                    Div("aware_on", css_class="col-sm-4"),
+                    css_class="row",
+                ),
+                "narrative",
+            ),
+            Fieldset(
+                _("Relationship, action and outcome"),
+                Div(
+                    Div("relationship", css_class="col-sm-4"),
+                    Div("action", css_class="col-sm-4"),
+                    Div("outcome", css_class="col-sm-4"),
+                    css_class="row",
+                ),
+            ),
+            "mark_complete",
+        ]
+        parts += [f for f in ("reason_code", "reason_text") if f in self.fields]
+        parts.append("version")
+        self.helper.layout = Layout(*parts)
+
+
+class DeviationForm(CRFForm):
+    class Meta:
+        model = ProtocolDeviation
+        fields = list(ProtocolDeviation.VARIABLES.values())
+        widgets = {
+            "occurred_on": DateInput(),
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "action": forms.Textarea(attrs={"rows": 2}),
+        }
+
+
+def register_forms() -> None:
+    registry.register(
+        AdverseEvent,
+        code="AE",
+        title=_("Adverse event"),
+        visit_kinds=[],
+        required=[
+            "AETERM",
+            "AESTDAT",
+            "AEONGO",
+            "AETOXGR",
+            "AESER",
+            "AEREL",
+            "AEACN",
+            "AEOUT",
+        ],
+        derived=["AESOC", "TEAE"],
+        checks=checks.AE_CHECKS,
+        derive=checks.ae_derive,
+        form_class=AdverseEventForm,
+        order=310,
+    )
+    registry.register(
+        ProtocolDeviation,
+        code="DV",
+        title=_("Protocol deviation"),
+        visit_kinds=[],
+        required=["DVDAT", "DVCAT", "DVSEV", "DVTERM"],
+        checks=checks.DV_CHECKS,
+        form_class=DeviationForm,
+        order=320,
+    )
