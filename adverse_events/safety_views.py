@@ -21,8 +21,3 @@ def safety_csv(request: HttpRequest) -> HttpResponse:
 @require_perm(SAFETY)
 def safety_events(request: HttpRequest) -> HttpResponse:
     return HttpResponse("to do")
-
-
-@require_perm(SAFETY)
-def mail_log(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("to do")

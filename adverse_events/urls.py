@@ -1,6 +1,6 @@
 from django.urls import path
 
-from adverse_events import deviation_views, safety_views, views
+from adverse_events import deviation_views, sae_views, safety_views, views
 
 app_name = "adverse_events"
 
@@ -10,7 +10,7 @@ urlpatterns = [
     path("safety/", safety_views.safety, name="safety"),
     path("safety/csv/", safety_views.safety_csv, name="safety_csv"),
     path("safety/events/", safety_views.safety_events, name="safety_events"),
-    path("safety/mail/", safety_views.mail_log, name="mail_log"),
+    path("safety/mail/", sae_views.mail_log, name="mail_log"),
     path(
         "subjects/<int:subject_pk>/adverse-events/",
         views.subject_adverse_events,
