@@ -1,5 +1,5 @@
 """Load the demo study: sites, people of every role, subjects in every screening state,
-and visit data with every kind of tumour response.
+visit data with every kind of tumour response, adverse events (with SAEs) and deviations.
 
 Everything is built through the same services as the UI. Idempotent: a second run
 refreshes the people and leaves the subjects as they are. (It lives in the highest
@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from adverse_events.demo import seed_adverse_events, seed_deviations
 from enrollment.demo import screen, screen_and_enrol, screen_and_fail
 from study.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_people
 from study.models import StudyParameters, Subject
@@ -63,6 +64,8 @@ class Command(BaseCommand):
                         screen_and_fail(actor, site, start=day, failing=failing)
                     day += dt.timedelta(days=8)
             self._treat_enrolled(actors)
+            seed_adverse_events(actors, today=timezone.localdate())
+            seed_deviations(actors)
             for number, n in WAITING.items():
                 for _ in range(n):
                     screen(actors[number], sites[number], start=dt.date(2026, 11, 16))
