@@ -43,6 +43,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from crf import audit, registry
+from crf.checks import CheckContext, run_checks
 from crf.models import (
     AuditAction,
     AuditEntry,
@@ -775,17 +776,35 @@ class _Importer:
 
     @staticmethod
     def _complete(spec: FormSpec, form: _FormEntry, facts: Mapping[str, Any]) -> bool:
-        """Complete when every required variable, derived ones included, has a value."""
+        """Complete when every required variable, derived ones included, has a value, and
+        no check that applies only to a complete form (e.g. the SAE narrative when
+        AESER=Y) refuses it."""
         data: dict[str, Any] = {v.name: form.values.get(v.field_name) for v in spec.variables}
+        check_data = dict(data)
+        for group in spec.groups:
+            check_data[group.name] = [
+                {v.name: row.get(v.field_name) for v in group.variables}
+                for row in form.groups[group.name]
+            ]
         if spec.derive is not None:
-            check_data = dict(data)
-            for group in spec.groups:
-                check_data[group.name] = [
-                    {v.name: row.get(v.field_name) for v in group.variables}
-                    for row in form.groups[group.name]
-                ]
-            data.update(spec.derive(check_data, facts))
-        return all(not _empty(data.get(v.name)) for v in spec.variables if v.required)
+            derived = spec.derive(check_data, facts)
+            data.update(derived)
+            check_data.update(derived)
+        if not all(not _empty(data.get(v.name)) for v in spec.variables if v.required):
+            return False
+        today = timezone.localdate()
+        hard = {
+            complete: {
+                f.check
+                for f in run_checks(
+                    spec.checks,
+                    check_data,
+                    CheckContext(today=today, facts=facts, complete=complete),
+                ).hard
+            }
+            for complete in (False, True)
+        }
+        return hard[True] <= hard[False]
 
     @staticmethod
     def _changes(spec: FormSpec, current: CaseReportForm, form: _FormEntry) -> tuple[str, ...]:
