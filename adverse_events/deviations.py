@@ -138,8 +138,9 @@ def confirm_suggested_deviation(
             },
             complete=True,
         )
+        assert isinstance(deviation, ProtocolDeviation)
         _decide(actor, finding, DeviationDecision.CONFIRMED, "", deviation)
-        return deviation  # type: ignore[return-value]
+        return deviation
 
 
 def dismiss_suggested_deviation(*, actor: AbstractBaseUser, finding_pk: int, note: str) -> None:
@@ -163,7 +164,7 @@ def _decide(
         decision=decision,
         note=note,
         deviation=deviation,
-        decided_by=actor,
+        decided_by=actor,  # type: ignore[misc]
         decided_at=timezone.now(),
     )
     audit.record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 
 from django.conf import settings
@@ -173,25 +174,38 @@ class ProtocolDeviation(CaseReportForm):
         verbose_name_plural = _("protocol deviations")
 
 
+class SaeReportQuerySet(models.QuerySet["SaeReport"]):
+    def overdue(self, now: dt.datetime) -> SaeReportQuerySet:
+        """Past due, not complete, not closed (adverse_events.sae_clock.is_overdue)."""
+        return self.filter(due_at__lt=now, completed_at__isnull=True, closed_at__isnull=True)
+
+
 class SaeReport(models.Model):
     """The 24-hour clock of one serious AE (bookkeeping derived from the AE, not entered).
 
     The clock starts when the AE is first saved as serious, or at the end of the
     awareness date (site time) when it was recorded later; the report is due
     SAE_REPORT_HOURS after that and is complete when the AE form is complete
-    with its narrative.
+    with its narrative. The rule is adverse_events.sae_clock; adverse_events.sae
+    keeps these rows in step with the AE.
     """
 
     adverse_event = models.OneToOneField(
         AdverseEvent, on_delete=models.PROTECT, related_name="sae_report"
     )
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="sae_reports")
+    serious_since = models.DateTimeField(
+        _("saved as serious"),
+        help_text=_("When the AE was first saved as serious (again, after a closed report)."),
+    )
     clock_started_at = models.DateTimeField(_("clock started"))
     due_at = models.DateTimeField(_("report due"), db_index=True)
     completed_at = models.DateTimeField(_("report complete"), null=True, blank=True)
     closed_at = models.DateTimeField(
         _("closed"), null=True, blank=True, help_text=_("No longer serious, or deleted.")
     )
+
+    objects = SaeReportQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_at"]

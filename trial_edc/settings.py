@@ -15,7 +15,7 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 from dotenv import load_dotenv
 
-from study.protocol import DEFAULT_SITE_TIME_ZONE, SESSION_POLICY
+from study.protocol import DEFAULT_SITE_TIME_ZONE, SAE_DEADLINE_SCAN_SECONDS, SESSION_POLICY
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
@@ -159,7 +159,29 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "study.tasks.heartbeat", "schedule": 300.0},
+    # SAE reports past their 24-hour deadline: escalate once; resend mail left unsent.
+    "sae-deadlines": {
+        "task": "adverse_events.tasks.scan_sae_deadlines",
+        "schedule": float(SAE_DEADLINE_SCAN_SECONDS),
+    },
 }
+
+# --- Mail ---------------------------------------------------------------------------------
+# Development outbox: one .log file per message in var/mail/ (EMAIL_BACKEND switches to SMTP).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_FILE_PATH.mkdir(parents=True, exist_ok=True)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "edc@localhost")
+# Safety mail: who gets SAE alerts besides the site PI and the medical monitors, and the
+# address the links in mails point to.
+EDC_SAFETY_CONTACTS = env_list("EDC_SAFETY_CONTACTS")
+EDC_BASE_URL = env_str("EDC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Authentication -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
