@@ -18,7 +18,7 @@ class AdverseEventsConfig(AppConfig):
     verbose_name = _("Adverse events")
 
     def ready(self) -> None:
-        from adverse_events import sae, services
+        from adverse_events import sae, services, views
         from adverse_events.forms import register_forms
         from crf import registry
 
@@ -28,4 +28,5 @@ class AdverseEventsConfig(AppConfig):
         registry.register_after_save(["EX"], services.refresh_treatment_emergence)
         registry.register_after_save(["AE"], sae.after_adverse_event_saved)
         sae.register_panels()
+        registry.register_subject_panel(views.ae_panel, order=50)
         services.register_navigation()

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, Q, Value, When
+from typing import Any
+
+from django.db.models import Case, F, Q, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
 
-from adverse_events import checks
+from adverse_events import checks, timeline
 from adverse_events.forms import AdverseEventForm
-from adverse_events.models import CtcaeTerm
+from adverse_events.models import AdverseEvent, CtcaeTerm
+from crf import registry
+from crf.codelists import YN
+from crf.models import VisitKind
+from crf.selectors import form_url
 from study.models import Subject
-from study.roles import VIEW
+from study.roles import ENTER, VIEW, perm
 from study.scoping import require_perm, subject_view
+from visits.models import Exposure
 
 TERM_RESULTS = 12
 
@@ -46,4 +56,66 @@ def grades(request: HttpRequest) -> HttpResponse:
 
 @subject_view(VIEW)
 def subject_adverse_events(request: HttpRequest, subject: Subject) -> HttpResponse:
-    return HttpResponse("to do")
+    """The subject's whole AE log with its timeline against cycles and doses."""
+    return render(request, "adverse_events/subject_log.html", _log_context(request, subject))
+
+
+def ae_panel(request: HttpRequest, subject: Subject) -> str:
+    """The AE panel of the subject page (crf.registry subject panel); enrolled subjects only."""
+    if not subject.subject_id:
+        return ""
+    return render_to_string(
+        "adverse_events/_ae_panel.html", _log_context(request, subject), request=request
+    )
+
+
+def _log_context(request: HttpRequest, subject: Subject) -> dict[str, Any]:
+    """The subject's active AEs in onset order and the timeline. Two queries."""
+    events = list(
+        AdverseEvent.objects.filter(subject=subject, is_deleted=False).order_by(
+            F("onset_on").asc(nulls_last=True), "pk"
+        )
+    )
+    exposures = list(
+        Exposure.objects.filter(subject=subject, is_deleted=False, visit__kind=VisitKind.CYCLE)
+        .exclude(first_dose_on=None)
+        .select_related("visit")
+        .order_by("visit__number")
+    )
+    day1 = next(
+        (ex.first_dose_on for ex in exposures if ex.visit and ex.visit.code == "C1D1"), None
+    )
+    spec = registry.get("AE")
+    return {
+        "subject": subject,
+        "log": [(ae, form_url(subject, spec, ae)) for ae in events],
+        "timeline": timeline.build_timeline(
+            day1=day1,
+            cycles=[
+                timeline.CycleSpan(
+                    label=f"C{ex.visit.number}" if ex.visit else "",
+                    dose_mg=int(ex.dose_mg) if ex.dose_mg else None,
+                    first_dose_on=ex.first_dose_on,
+                    last_dose_on=ex.last_dose_on,
+                )
+                for ex in exposures
+                if ex.first_dose_on is not None
+            ],
+            events=[
+                timeline.EventSpan(
+                    key=ae.pk,
+                    term=ae.display_term,
+                    onset=ae.onset_on,
+                    resolved=ae.resolved_on,
+                    grade=ae.grade,
+                    serious=ae.serious == YN.Y,
+                    teae=ae.treatment_emergent == YN.Y,
+                )
+                for ae in events
+            ],
+            today=timezone.localdate(),
+        ),
+        "can_enter": request.user.has_perm(perm(ENTER)),
+        "new_url": reverse("crf:form", kwargs={"subject_pk": subject.pk, "form_code": "AE"}),
+        "log_url": reverse("adverse_events:subject_log", kwargs={"subject_pk": subject.pk}),
+    }
