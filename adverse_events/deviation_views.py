@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-from urllib.parse import urlencode
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
