@@ -138,8 +138,9 @@ def seed_adverse_events(actors: dict[str, Any], *, today: dt.date) -> None:
             "outcome": "RECOVERED",
         },
     )
-    subject, day1 = treated[-1]
-    # Serious, saved three days ago without its narrative: the 24-hour report is overdue.
+    # The last treated subject of site 01 (the demo investigator's site): a serious AE saved
+    # three days ago without its narrative, so its 24-hour report is overdue.
+    subject, day1 = [(s, d) for s, d in treated if s.site.number == "01"][-1]
     aware = today - dt.timedelta(days=3)
     if aware >= day1:
         _ae(
