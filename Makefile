@@ -40,4 +40,4 @@ messages: $(STAMP)
 	$(BIN)/python manage.py compilemessages -l zh_Hans
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest benchmarks -q -p no:cacheprovider
+	$(BIN)/python -m pytest benchmarks -q -s -p no:cacheprovider
