@@ -11,6 +11,7 @@ import io
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 from django.core.management import call_command
@@ -54,7 +55,7 @@ def test_demo_pages() -> None:
         client = Client()
         client.force_login(_user(username))
         assert client.get(url).status_code == 200
-        _measure(label, lambda c=client, u=url: c.get(u))
+        _measure(label, partial(client.get, url))
 
 
 def _user(username: str):  # type: ignore[no-untyped-def]
