@@ -22,6 +22,25 @@ class FormSlot:
     status_label: str
     record: CaseReportForm | None = None
 
+    @property
+    def summary(self) -> str:
+        """What tells one log record from another: its first two values given."""
+        if self.record is None or not self.spec.is_log:
+            return ""
+        shown = []
+        for variable in self.spec.input_variables:
+            value = getattr(self.record, variable.field_name)
+            if value in (None, "", []):
+                continue
+            if variable.field.choices:
+                value = getattr(self.record, f"get_{variable.field_name}_display")()
+            elif isinstance(value, dt.date):
+                value = value.isoformat()
+            shown.append(str(value))
+            if len(shown) == 2:
+                break
+        return " · ".join(shown)
+
 
 @dataclass
 class Section:
@@ -31,6 +50,7 @@ class Section:
     status: str = ""
     status_label: str = ""
     later: bool = False  # opens more than two weeks ahead: folded on the subject page
+    add_url: str = ""  # a log form: where a new record is entered
 
     @property
     def missing(self) -> list[FormSlot]:
@@ -108,7 +128,11 @@ def subject_form_sections(subject: Subject) -> list[Section]:
         section.later = opens is not None and opens > today + dt.timedelta(days=14)
         sections.append(section)
     for spec in registry.log_forms():
-        section = Section(title=str(spec.title), visit=None)
+        section = Section(
+            title=str(spec.title),
+            visit=None,
+            add_url=reverse("crf:form", kwargs={"subject_pk": subject.pk, "form_code": spec.code}),
+        )
         for obj in records[spec.code]:
             status, label = _status(obj)
             section.slots.append(FormSlot(spec, form_url(subject, spec, obj), status, label, obj))
