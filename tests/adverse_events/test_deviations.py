@@ -206,3 +206,19 @@ def test_deviation_page_queries_do_not_grow(
         response = client.get(reverse("adverse_events:deviations"))
 
     assert len(response.context["suggestions"]) == extra
+
+
+def test_subject_page_lists_dv_records_and_offers_to_add_one(
+    client, people, investigator, enrolled
+) -> None:
+    save_dv(investigator, enrolled)
+    add = reverse("crf:form", kwargs={"subject_pk": enrolled.pk, "form_code": "DV"})
+    page = reverse("crf:subject_detail", kwargs={"subject_pk": enrolled.pk})
+
+    client.force_login(investigator)
+    html = client.get(page).content.decode()
+    assert f'href="{add}"' in html
+    assert "DV · 2026-03-12 · Study drug dosing" in html
+
+    client.force_login(people[Role.MONITOR])
+    assert f'href="{add}"' not in client.get(page).content.decode()
