@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "enrollment",
     "visits",
     "adverse_events",
+    "outcomes",
 ]
 
 MIDDLEWARE = [
