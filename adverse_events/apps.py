@@ -25,7 +25,7 @@ class AdverseEventsConfig(AppConfig):
         post_migrate.connect(_load_terms, sender=self, dispatch_uid="edc_ctcae_terms")
         register_forms()
         # TEAE follows Day 1 (EX at C1D1); the SAE clock and mail follow the AE.
-        registry.register_after_save(["EX"], services.refresh_treatment_emergence)
+        registry.register_after_save(["EX", "EOT"], services.refresh_treatment_emergence)
         registry.register_after_save(["AE"], sae.after_adverse_event_saved)
         sae.register_panels()
         registry.register_subject_panel(views.ae_panel, order=50)

@@ -205,3 +205,53 @@ class DeviationCategory(models.TextChoices):
 class DeviationSeverity(models.TextChoices):
     MAJOR = "MAJOR", _("Major")
     MINOR = "MINOR", _("Minor")
+
+
+class EndOfTreatmentReason(models.TextChoices):
+    PD_RADIOLOGICAL = "PD_RADIOLOGICAL", _("Radiological progression (RECIST 1.1)")
+    CLINICAL_PROGRESSION = "CLINICAL_PROGRESSION", _("Clinical progression")
+    ADVERSE_EVENT = "ADVERSE_EVENT", _("Adverse event")
+    DEATH = "DEATH", _("Death")
+    CONSENT_WITHDRAWN = "CONSENT_WITHDRAWN", _("Consent withdrawn")
+    INVESTIGATOR_DECISION = "INVESTIGATOR_DECISION", _("Investigator decision")
+    LOST_TO_FOLLOWUP = "LOST_TO_FOLLOWUP", _("Lost to follow-up")
+    COMPLETED_24_MONTHS = "COMPLETED_24_MONTHS", _("Completed 24 months")
+    OTHER = "OTHER", _("Other")
+
+
+class Contact(models.TextChoices):
+    VISIT = "VISIT", _("Visit")
+    PHONE = "PHONE", _("Telephone")
+    RECORDS = "RECORDS", _("Medical records")
+
+
+class SurvivalStatus(models.TextChoices):
+    ALIVE = "ALIVE", _("Alive")
+    DEAD = "DEAD", _("Dead")
+    LOST_TO_FOLLOWUP = "LOST_TO_FOLLOWUP", _("Lost to follow-up")
+
+
+class NewTherapyType(models.TextChoices):
+    SYSTEMIC = "SYSTEMIC", _("Systemic therapy")
+    TACE = "TACE", "TACE"
+    HAIC = "HAIC", "HAIC"
+    RADIOTHERAPY = "RADIOTHERAPY", _("Radiotherapy")
+    SURGERY = "SURGERY", _("Surgery")
+    ABLATION = "ABLATION", _("Ablation")
+    OTHER = "OTHER", _("Other")
+
+
+class DeathCause(models.TextChoices):
+    DISEASE_PROGRESSION = "DISEASE_PROGRESSION", _("Disease progression")
+    ADVERSE_EVENT = "ADVERSE_EVENT", _("Adverse event")
+    OTHER = "OTHER", _("Other")
+    UNKNOWN = "UNKNOWN", _("Unknown")
+
+
+class StudyEndReason(models.TextChoices):
+    COMPLETED = "COMPLETED", _("Completed")
+    DEATH = "DEATH", _("Death")
+    CONSENT_WITHDRAWN = "CONSENT_WITHDRAWN", _("Consent withdrawn")
+    LOST_TO_FOLLOWUP = "LOST_TO_FOLLOWUP", _("Lost to follow-up")
+    SPONSOR_TERMINATED = "SPONSOR_TERMINATED", _("Study terminated by the sponsor")
+    OTHER = "OTHER", _("Other")

@@ -5,3 +5,16 @@ from django.utils.translation import gettext_lazy as _
 class OutcomesConfig(AppConfig):
     name = "outcomes"
     verbose_name = _("Outcomes")
+
+    def ready(self) -> None:
+        from crf import registry
+        from outcomes import selectors, services, views
+        from outcomes.forms import register_forms
+        from visits.services import register_course_provider
+
+        register_forms()
+        registry.register_facts(selectors.outcome_facts)
+        register_course_provider(selectors.course_dates)
+        registry.register_after_save(["EOT", "DD", "DS"], services.after_outcome_saved)
+        registry.register_subject_actions(views.subject_actions)
+        registry.register_subject_panel(views.end_treatment_panel, order=20)

@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("enrolment/", include("enrollment.urls")),
     path("visits/", include("visits.urls")),
     path("adverse-events/", include("adverse_events.urls")),
+    path("outcomes/", include("outcomes.urls")),
     path("", include("study.urls")),
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -17,7 +18,20 @@ HELD_ON_FIELDS = {
     "LB": "sampled_on",
     "EX": "first_dose_on",
     "TA": "scanned_on",
+    "EOT": "decided_on",
+    "SFU": "contacted_on",
 }
+
+# provider(subject) -> SubjectCourse fields (end of treatment, last dose, death, study end):
+# registered by the outcomes app, which this app may not import.
+CourseProvider = Callable[[Subject], Mapping[str, Any]]
+_COURSE_PROVIDERS: list[CourseProvider] = []
+
+
+def register_course_provider(provider: CourseProvider) -> CourseProvider:
+    if provider not in _COURSE_PROVIDERS:
+        _COURSE_PROVIDERS.append(provider)
+    return provider
 
 
 @transaction.atomic
@@ -31,18 +45,28 @@ def sync_schedule(subject: Subject) -> list[Visit]:
     first_day = selectors.day1(subject)
     if first_day is None:
         return []
+    more: dict[str, Any] = {}
+    for provider in _COURSE_PROVIDERS:
+        more.update(provider(subject))
     course = schedule.SubjectCourse(
         day1=first_day,
         screening_date=selectors.screening_date(subject),
         progression_on=selectors.progression_date(subject),
+        **more,
     )
     planned = schedule.build_schedule(course)
+    closed = course.death_on is not None or course.study_end_on is not None
     existing = {v.code: v for v in Visit.objects.select_for_update().filter(subject=subject)}
     planned_codes = {item.code for item in planned}
     for code, held in existing.items():
         # protocol.md: TAs stop after progression (and, later, every visit after death or
         # study end): planned visits that no longer apply are marked so, never deleted.
-        applies = code in planned_codes or held.kind in ("SCR", "UNS") or held.held_on is not None
+        # An EOT visit opened by "end treatment" applies before its form gives the date.
+        applies = (
+            code in planned_codes or held.kind in ("SCR", "UNS", "EOT") or held.held_on is not None
+        )
+        if closed:  # protocol.md: death or study end closes every visit not held
+            applies = held.held_on is not None or held.missed
         if held.not_applicable == applies:
             held.not_applicable = not applies
             held.save(update_fields=["not_applicable"])
@@ -55,7 +79,12 @@ def sync_schedule(subject: Subject) -> list[Visit]:
         }
         if visit is None:
             existing[item.code] = Visit.objects.create(
-                subject=subject, code=item.code, kind=str(item.kind), number=item.number, **fields
+                subject=subject,
+                code=item.code,
+                kind=str(item.kind),
+                number=item.number,
+                not_applicable=closed,
+                **fields,
             )
         elif (
             visit.held_on is None

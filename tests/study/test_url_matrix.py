@@ -67,6 +67,7 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "adverse_events:deviations": ("GET", CLINICAL, False),
     "adverse_events:deviations_csv": ("GET", CLINICAL, False),
     "adverse_events:decide_suggestion": ("POST", DATA_MANAGER, False),
+    "outcomes:end_treatment": ("POST", ENTRY, True),
 }
 PUBLIC = {"study:login", "set_language"}
 
