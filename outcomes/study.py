@@ -62,7 +62,7 @@ def _tumour_data(subject_ids: list[int]) -> dict[int, list[tuple[Any, dict[str, 
     for group in spec.groups:
         by_form: dict[int, list[dict[str, Any]]] = defaultdict(list)
         rows = group.model.objects.filter(
-            is_deleted=False, form_id__in=[f.pk for f in forms]
+            is_deleted=False, **{"form_id__in": [f.pk for f in forms]}
         ).order_by("id")
         for row in rows:
             by_form[row.form_id].append(  # type: ignore[attr-defined]
