@@ -18,3 +18,10 @@ class OutcomesConfig(AppConfig):
         registry.register_after_save(["EOT", "DD", "DS"], services.after_outcome_saved)
         registry.register_subject_actions(views.subject_actions)
         registry.register_subject_panel(views.end_treatment_panel, order=20)
+        registry.register_subject_panel(views.endpoint_panel, order=40)
+        from django.utils.translation import gettext_lazy as _
+
+        from study import navigation
+        from study.roles import OUTCOMES
+
+        navigation.register(navigation.NavItem(_("Outcomes"), "outcomes:study", OUTCOMES, order=42))

@@ -89,7 +89,10 @@ def outcome_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
         "HAS_DD": death is not None and death.died_on is not None,
         "OPEN_NONFATAL_AES": open_aes,
         # Read only by the DD checks: a callable, so other forms' saves do not pay for it.
-        "LATEST_OTHER_DATE": lambda: latest_dates([subject.pk], exclude=("DD",)).get(subject.pk),
+        # (the survival contact and end of study that report the death may come later)
+        "LATEST_OTHER_DATE": lambda: latest_dates([subject.pk], exclude=("DD", "SV", "DS")).get(
+            subject.pk
+        ),
     }
 
 

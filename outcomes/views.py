@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from outcomes.services import open_end_of_treatment
+from study import protocol
 from study.models import Subject
-from study.roles import ENTER, VIEW, perm
-from study.scoping import subject_view
+from study.roles import ENTER, OUTCOMES, VIEW, perm
+from study.scoping import require_perm, subject_view
 
 
 @subject_view(VIEW, ENTER)
@@ -56,3 +59,92 @@ def end_treatment_panel(request: HttpRequest, subject: Subject) -> str:
     if Visit.objects.filter(subject=subject, code="EOT").exists():
         return ""
     return render_to_string("outcomes/_end_treatment.html", {"subject": subject}, request=request)
+
+
+# --- The study outcomes page ------------------------------------------------------------
+
+
+def _study(request: HttpRequest) -> tuple[list[Any], Any]:
+    from django.utils import timezone
+
+    from outcomes.study import enrolled_subjects, study_outcomes, study_summary
+
+    outcomes = study_outcomes(
+        enrolled_subjects(Subject.objects.for_user(request.user)), today=timezone.localdate()
+    )
+    return outcomes, study_summary(outcomes)
+
+
+@require_perm(OUTCOMES)
+def study_outcomes_page(request: HttpRequest) -> HttpResponse:
+    """KM curves of PFS and OS, the summary table, waterfall, swimmer and spider plots."""
+    from outcomes import charts
+
+    outcomes, summary = _study(request)
+    figures_list = [(name, charts.FIGURE_TITLES[name]()) for name in charts.FIGURES]
+    context = {
+        "outcomes": outcomes,
+        "summary": summary,
+        "figures": figures_list,
+        "at_risk_months": charts.AT_RISK_MONTHS,
+        "km_rows": [
+            (_("Progression-free survival"), "km_pfs", summary.pfs),
+            (_("Overall survival"), "km_os", summary.os),
+        ],
+    }
+    return render(request, "outcomes/study.html", context)
+
+
+@require_perm(OUTCOMES)
+def study_figure(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
+    """One figure as SVG (shown with <img>) or PNG (download)."""
+    from outcomes import charts, figures
+
+    if name not in charts.FIGURES or fmt not in ("svg", "png"):
+        raise Http404
+    outcomes, summary = _study(request)
+    fig = charts.figure(name, outcomes, summary)
+    if fmt == "svg":
+        response = HttpResponse(figures.render(fig, "svg"), content_type="image/svg+xml")
+    else:
+        response = HttpResponse(figures.render(fig, "png"), content_type="image/png")
+    if request.GET.get("download"):
+        response["Content-Disposition"] = (
+            f'attachment; filename="{protocol.STUDY_CODE}-{name}.{fmt}"'
+        )
+    return response
+
+
+@require_perm(OUTCOMES)
+def study_csv(request: HttpRequest, name: str) -> HttpResponse:
+    """The data behind a figure, or the per-subject endpoints, as CSV (UTF-8 with a BOM)."""
+    import csv
+
+    from outcomes import charts
+
+    if name not in (*charts.FIGURES, "subjects"):
+        raise Http404
+    outcomes, summary = _study(request)
+    header, rows = charts.csv_table(name, outcomes, summary)
+    response = HttpResponse(
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{protocol.STUDY_CODE}-{name}.csv"'},
+    )
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
+def endpoint_panel(request: HttpRequest, subject: Subject) -> str:
+    """The subject's endpoints, with the derivation in words."""
+    from django.template.loader import render_to_string
+    from django.utils import timezone
+
+    from outcomes.study import study_outcomes
+
+    if not subject.subject_id:
+        return ""
+    outcome = study_outcomes([subject], today=timezone.localdate())[0]
+    return render_to_string("outcomes/_endpoint_panel.html", {"o": outcome}, request=request)

@@ -179,6 +179,7 @@ class Subject(models.Model):
             ("view_dashboards", "Can view enrolment and visit dashboards"),
             ("view_audit_trail", "Can read the audit trail"),
             ("review_deviations", "Can confirm or dismiss suggested protocol deviations"),
+            ("view_outcomes", "Can view the study outcomes (PFS, OS, ORR, DCR and figures)"),
         ]
 
     def __str__(self) -> str:

@@ -26,16 +26,29 @@ SAFETY = "review_safety"
 DASHBOARDS = "view_dashboards"
 AUDIT = "view_audit_trail"
 DEVIATIONS = "review_deviations"
+OUTCOMES = "view_outcomes"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.INVESTIGATOR: frozenset({VIEW, ENTER, SIGN, AUDIT}),
     Role.SITE_COORDINATOR: frozenset({VIEW, ENTER, AUDIT}),
-    Role.STUDY_COORDINATOR: frozenset({VIEW, DASHBOARDS, SAFETY, AUDIT}),
+    Role.STUDY_COORDINATOR: frozenset({VIEW, DASHBOARDS, SAFETY, OUTCOMES, AUDIT}),
     Role.MONITOR: frozenset({VIEW, QUERIES, SDV, EXPORT, AUDIT}),
     Role.DATA_MANAGER: frozenset(
-        {VIEW, QUERIES, LOCK, EXPORT, IMPORT, PROTOCOL, DASHBOARDS, SAFETY, DEVIATIONS, AUDIT}
+        {
+            VIEW,
+            QUERIES,
+            LOCK,
+            EXPORT,
+            IMPORT,
+            PROTOCOL,
+            DASHBOARDS,
+            SAFETY,
+            DEVIATIONS,
+            OUTCOMES,
+            AUDIT,
+        }
     ),
-    Role.MEDICAL_MONITOR: frozenset({VIEW, SAFETY, AUDIT}),
+    Role.MEDICAL_MONITOR: frozenset({VIEW, SAFETY, OUTCOMES, AUDIT}),
     Role.ADMINISTRATOR: frozenset(),
 }
 

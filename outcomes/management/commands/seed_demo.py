@@ -1,5 +1,6 @@
 """Load the demo study: sites, people of every role, subjects in every screening state,
-visit data with every kind of tumour response, adverse events (with SAEs) and deviations.
+visit data with every kind of tumour response, adverse events (with SAEs), deviations,
+and outcomes (end of treatment, follow-up, deaths) after progression.
 
 Everything is built through the same services as the UI. Idempotent: a second run
 refreshes the people and leaves the subjects as they are. (It lives in the highest
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from adverse_events.demo import seed_adverse_events, seed_deviations
 from enrollment.demo import screen, screen_and_enrol, screen_and_fail
+from outcomes.demo import seed_outcomes
 from study.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_people
 from study.models import StudyParameters, Subject
 from visits.demo import COURSES, treat
@@ -66,6 +68,7 @@ class Command(BaseCommand):
             self._treat_enrolled(actors)
             seed_adverse_events(actors, today=timezone.localdate())
             seed_deviations(actors)
+            seed_outcomes(actors, today=timezone.localdate())
             for number, n in WAITING.items():
                 for _ in range(n):
                     screen(actors[number], sites[number], start=dt.date(2026, 11, 16))

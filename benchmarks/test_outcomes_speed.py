@@ -1,0 +1,93 @@
+"""Outcomes at 2,000 synthetic subjects (`make bench`): the endpoint rules, the statistics
+and the figures of the study outcomes page, timed and printed (not asserted).
+
+The subjects are built in memory (2,000 subjects through the services would take half an
+hour); the page's SQL is bounded separately (tests/outcomes/test_outcome_views.py counts
+its queries at two sizes), so what grows with the study is what is measured here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from decimal import Decimal
+
+import pytest
+
+from outcomes import charts, endpoints
+from outcomes.study import SubjectOutcome, study_summary
+from visits import recist
+
+N = 2000
+
+
+def _timepoint(on: dt.date, overall: recist.Response, pct: Decimal) -> recist.TimepointResult:
+    return recist.TimepointResult(
+        assessed_on=on,
+        sum_mm=None,
+        change_from_baseline_pct=pct,
+        change_from_nadir_pct=None,
+        nadir_mm=None,
+        target=overall,
+        non_target=recist.NonTargetResponse.NON_CR_NON_PD,
+        new_lesion=False,
+        overall=overall,
+        pd_date=None,
+    )
+
+
+def _synthetic(rng: random.Random, i: int) -> SubjectOutcome:
+    day1 = dt.date(2025, 1, 1) + dt.timedelta(days=rng.randrange(0, 400))
+    tas = []
+    for k in range(1, rng.randrange(2, 13)):
+        on = day1 + dt.timedelta(days=42 * k - 1 + rng.randrange(-5, 6))
+        overall = rng.choice([recist.Response.PR, recist.Response.SD, recist.Response.SD])
+        if k > 2 and rng.random() < 0.25:
+            overall = recist.Response.PD
+        tas.append(_timepoint(on, overall, Decimal(rng.randrange(-80, 40))))
+        if overall is recist.Response.PD:
+            break
+    death = tas[-1].assessed_on + dt.timedelta(days=60) if rng.random() < 0.4 else None
+    record = endpoints.SubjectRecord(
+        day1=day1,
+        has_baseline_ta=True,
+        timepoints=tuple(tas),
+        death_on=death,
+        new_therapy_on=None,
+        last_known_alive=death or tas[-1].assessed_on + dt.timedelta(days=30),
+        last_dose_on=tas[-1].assessed_on,
+        data_cutoff=dt.date(2026, 11, 23),
+    )
+    days1 = [
+        (endpoints.duration_days(day1, t.assessed_on), t.change_from_baseline_pct) for t in tas
+    ]
+    return SubjectOutcome(
+        pk=i,
+        subject_id=f"{i // 100:02d}-{i % 100:03d}",
+        site=f"{i // 100:02d}",
+        record=record,
+        result=endpoints.compute_endpoints(record),
+        changes=tuple((d, p) for d, p in days1 if p is not None),
+    )
+
+
+@pytest.mark.parametrize("n", [28, N])
+def test_outcomes_at_size(n: int) -> None:
+    rng = random.Random(5)
+    started = time.perf_counter()
+    outcomes = [_synthetic(rng, i) for i in range(n)]
+    derived = time.perf_counter()
+    summary = study_summary(outcomes)
+    summarised = time.perf_counter()
+    print(
+        f"\n{n} subjects: endpoints {derived - started:.3f} s, "
+        f"KM/ORR/DCR {summarised - derived:.3f} s"
+    )
+    from outcomes import figures
+
+    for name in charts.FIGURES:
+        begun = time.perf_counter()
+        svg = figures.render(charts.figure(name, outcomes, summary), "svg")
+        print(f"  {name:<10} SVG {time.perf_counter() - begun:.3f} s ({len(svg) // 1024} KiB)")
+    assert summary.n == n

@@ -1,0 +1,116 @@
+"""The study outcomes page, its figures and CSVs, and the subject's endpoint panel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.urls import reverse
+
+from enrollment.demo import screen_and_enrol
+from study.models import Role
+from visits.demo import treat
+
+pytestmark = pytest.mark.django_db
+
+START = dt.date(2026, 3, 2)
+DAY1 = START + dt.timedelta(days=5)
+
+
+def treated(actor, site, course: str):
+    subject = screen_and_enrol(actor, site, start=START)
+    treat(actor, subject, day1=DAY1, cycles=2, course=course)
+    return subject
+
+
+@pytest.fixture
+def two(investigator, sites):
+    return [treated(investigator, sites["01"], "PD"), treated(investigator, sites["01"], "PR")]
+
+
+def test_outcomes_page_shows_the_summary_and_every_figure(client, people, two) -> None:
+    client.force_login(people[Role.MEDICAL_MONITOR])
+
+    response = client.get(reverse("outcomes:study"))
+
+    html = response.content.decode()
+    assert response.context["summary"].n == 2
+    assert (response.context["summary"].orr.n, response.context["summary"].orr.total) == (1, 2)
+    for name in ("km_pfs", "km_os", "waterfall", "swimmer", "spider"):
+        assert f'data-testid="figure-{name}"' in html
+    assert two[0].subject_id in html
+    assert "PFS event at" in html or "progression" in html
+
+
+@pytest.mark.parametrize("name", ["km_pfs", "km_os", "waterfall", "swimmer", "spider"])
+def test_each_figure_is_an_svg_and_a_png(client, people, two, name) -> None:
+    client.force_login(people[Role.DATA_MANAGER])
+
+    svg = client.get(reverse("outcomes:figure", kwargs={"name": name, "fmt": "svg"}))
+    png = client.get(reverse("outcomes:figure", kwargs={"name": name, "fmt": "png"}))
+
+    assert svg["Content-Type"] == "image/svg+xml"
+    ET.fromstring(svg.content)  # well-formed
+    assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_waterfall_data_csv_has_each_subjects_best_change(client, people, two) -> None:
+    client.force_login(people[Role.STUDY_COORDINATOR])
+
+    text = client.get(reverse("outcomes:csv", kwargs={"name": "waterfall"})).content.decode(
+        "utf-8-sig"
+    )
+
+    rows = dict(line.split(",", 1) for line in text.strip().splitlines()[1:])
+    # PD course: 60 -> 80 mm (+33.3 %); PR course: best 60 -> 38 mm (-36.7 %).
+    assert rows[two[0].subject_id].startswith("33.3")
+    assert rows[two[1].subject_id].startswith("-36.7")
+
+
+def test_subjects_csv_has_the_endpoints(client, people, two) -> None:
+    client.force_login(people[Role.STUDY_COORDINATOR])
+
+    text = client.get(reverse("outcomes:csv", kwargs={"name": "subjects"})).content.decode(
+        "utf-8-sig"
+    )
+
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("SUBJID,SITE,DAY1,BOR,PFS_DAYS,PFS_EVENT")
+    pd_row = next(line for line in lines if line.startswith(two[0].subject_id))
+    assert ",PD,42,Y," in pd_row
+
+
+def test_unknown_figure_is_not_found(client, people, two) -> None:
+    client.force_login(people[Role.DATA_MANAGER])
+
+    response = client.get(reverse("outcomes:figure", kwargs={"name": "pie", "fmt": "svg"}))
+
+    assert response.status_code == 404
+
+
+def test_subject_page_explains_the_endpoints_in_words(client, investigator, two) -> None:
+    client.force_login(investigator)
+
+    html = client.get(
+        reverse("crf:subject_detail", kwargs={"subject_pk": two[0].pk})
+    ).content.decode()
+
+    assert 'data-testid="endpoint-panel"' in html
+    progression_on = (DAY1 + dt.timedelta(days=41)).isoformat()
+    assert progression_on in html
+    assert "42 days" in html
+
+
+@pytest.mark.parametrize("extra", [1, 5])
+def test_outcomes_page_queries_do_not_grow(
+    client, people, investigator, sites, extra, django_assert_max_num_queries
+) -> None:
+    for _ in range(extra):
+        treated(investigator, sites["01"], "PR_THEN_PD")
+    client.force_login(people[Role.MEDICAL_MONITOR])
+
+    with django_assert_max_num_queries(35):
+        response = client.get(reverse("outcomes:study"))
+
+    assert response.context["summary"].n == extra
