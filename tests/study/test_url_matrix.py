@@ -68,6 +68,9 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "adverse_events:deviations_csv": ("GET", CLINICAL, False),
     "adverse_events:decide_suggestion": ("POST", DATA_MANAGER, False),
     "outcomes:end_treatment": ("POST", ENTRY, True),
+    "outcomes:study": ("GET", SAFETY, False),
+    "outcomes:figure": ("GET", SAFETY, False),
+    "outcomes:csv": ("GET", SAFETY, False),
 }
 PUBLIC = {"study:login", "set_language"}
 
@@ -107,6 +110,10 @@ def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
         kwargs |= {"visit_code": "SCR"}
     if name == "enrollment:dashboard_csv":
         kwargs |= {"table": "sites"}
+    if name == "outcomes:figure":
+        kwargs |= {"name": "km_pfs", "fmt": "svg"}
+    if name == "outcomes:csv":
+        kwargs |= {"name": "subjects"}
     if name == "adverse_events:decide_suggestion":
         kwargs |= {"finding_pk": record.suggestion_pk}
     if name == "enrollment:criterion_edit":
