@@ -656,10 +656,17 @@ def _empty_database() -> None:
     _reference_data()
 
 
+def _endpoints_json() -> dict:
+    out = io.StringIO()
+    call_command("endpoints", "--json", "--cutoff", "2026-11-23", stdout=out)
+    return json.loads(out.getvalue())
+
+
 @pytest.mark.django_db
 def test_export_import_into_an_empty_database_export_gives_the_same_document() -> None:
     call_command("seed_demo", stdout=io.StringIO())
     first = dumps(export_document())
+    endpoints_before = _endpoints_json()
     try:
         _empty_database()
         actor = upsert_person(
@@ -675,6 +682,7 @@ def test_export_import_into_an_empty_database_export_gives_the_same_document() -
             document=parse(first), actor=actor, reason=REASON, file_sha256=sha(first)
         )
         second = dumps(export_document())
+        endpoints_after = _endpoints_json()
     finally:
         ContentType.objects.clear_cache()  # its ids die with the test's transaction
 
@@ -689,3 +697,6 @@ def test_export_import_into_an_empty_database_export_gives_the_same_document() -
         {k: v for k, v in parse(t).items() if k != "created"} for t in (first, second)
     ]
     assert without_created[0] == without_created[1]
+    # `endpoints --json` works on a study loaded from its file, and gives the same result.
+    assert endpoints_after == endpoints_before
+    assert endpoints_after["summary"]["os"]["events"] == 2
