@@ -459,6 +459,24 @@ def delete_form(
         return current
 
 
+def recheck_findings(*, spec: FormSpec, instance: CaseReportForm) -> None:
+    """Run a saved form's checks again and open or resolve its soft findings.
+
+    For cross-form rules (a fatal AE needs a death form): when the other form changes,
+    the findings follow without touching the data (no new version, nothing audited).
+    """
+    if instance.is_deleted:
+        return
+    data: dict[str, Any] = variable_data(spec, instance)
+    for group in spec.groups:
+        data[group.name] = [_row_data(group, row) for row in group_rows(spec, group, instance)]
+    facts = registry.subject_facts(instance.subject, instance.visit)
+    context = CheckContext(
+        today=timezone.localdate(), facts=facts, complete=instance.status == FormStatus.COMPLETE
+    )
+    _sync_findings(spec, instance, run_checks(spec.checks, data, context).soft)
+
+
 def _sync_findings(spec: FormSpec, obj: CaseReportForm, soft: Sequence[Finding]) -> None:
     """Open a finding for each soft check that fires; resolve those that no longer do."""
     label = obj._meta.label

@@ -16,6 +16,8 @@ class OutcomesConfig(AppConfig):
         registry.register_facts(selectors.outcome_facts)
         register_course_provider(selectors.course_dates)
         registry.register_after_save(["EOT", "DD", "DS"], services.after_outcome_saved)
+        registry.register_after_save(["DD"], services.recheck_after_death)
+        registry.register_after_save(["AE"], services.recheck_death_after_ae)
         registry.register_subject_actions(views.subject_actions)
         registry.register_subject_panel(views.end_treatment_panel, order=20)
         registry.register_subject_panel(views.endpoint_panel, order=40)

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -55,3 +55,30 @@ def after_outcome_saved(instance: Any, actor: Any) -> None:
     """EOT, DD and DS drive the schedule: EOT ends the cycles and opens SFU and SURV;
     death or end of study closes every visit not held."""
     sync_schedule(instance.subject)
+
+
+def recheck_after_death(instance: Any, actor: Any) -> None:
+    """A death form settles (or reopens) the queries of fatal AEs and of DS = DEATH."""
+    from adverse_events.models import AdverseEvent
+    from crf import registry
+    from crf.services import recheck_findings
+    from outcomes.models import StudyEnd
+
+    ae_spec = registry.get("AE")
+    fatal = AdverseEvent.objects.filter(subject_id=instance.subject_id, is_deleted=False).filter(
+        models.Q(outcome="FATAL") | models.Q(grade=5)
+    )
+    for event in fatal:
+        recheck_findings(spec=ae_spec, instance=event)
+    for end in StudyEnd.objects.filter(subject_id=instance.subject_id, is_deleted=False):
+        recheck_findings(spec=registry.get("DS"), instance=end)
+
+
+def recheck_death_after_ae(instance: Any, actor: Any) -> None:
+    """An AE's outcome changes whether the death form's "open AEs" query still applies."""
+    from crf import registry
+    from crf.services import recheck_findings
+    from outcomes.models import Death
+
+    for death in Death.objects.filter(subject_id=instance.subject_id, is_deleted=False):
+        recheck_findings(spec=registry.get("DD"), instance=death)

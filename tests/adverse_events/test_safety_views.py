@@ -36,7 +36,7 @@ MAX_QUERIES = 16
 
 def _treated(actor: Any, site: Any) -> Any:
     subject = screen_and_enrol(actor, site, start=START)
-    treat(actor, subject, day1=DAY1, cycles=2, course="SD")
+    treat(actor, subject, day1=DAY1, cycles=2, course="PD")
     return subject
 
 
@@ -390,7 +390,7 @@ def _queries(client: Any, url: str) -> int:
 def _add_subjects(actor: Any, site: Any, n: int) -> None:
     for _ in range(n):
         subject = screen_and_enrol(actor, site, start=START)
-        treat(actor, subject, day1=DAY1, cycles=1, course="SD")
+        treat(actor, subject, day1=DAY1, cycles=1, course="PD")
         save_ae(actor, subject, grade=3)
         save_ae(actor, subject, term="Diarrhea", grade=1, action="INTERRUPTED")
         save_ae(

@@ -213,3 +213,50 @@ def test_end_treatment_button_opens_the_eot_form(client, investigator, treated):
         kwargs={"subject_pk": treated.pk, "visit_code": "EOT", "form_code": "EOT"},
     )
     assert 'data-testid="end-treatment"' not in client.get(page).content.decode()
+
+
+def test_a_death_form_settles_the_fatal_ae_and_ds_queries(investigator, treated):
+    died = DAY1 + dt.timedelta(days=200)
+    fatal = {
+        **SERIOUS,
+        "grade": 5,
+        "results_in_death": "Y",
+        "outcome": "FATAL",
+        "ongoing": "N",
+        "resolved_on": died,
+        "aware_on": died,
+        "narrative": "Died of hypertensive crisis.",
+    }
+    ae = save_ae(investigator, treated, **fatal)
+    ds = save(investigator, treated, "DS", {"ended_on": died, "reason": "DEATH"})
+    assert (codes(ae), codes(ds)) == ({"AEOUT_fatal_needs_DD"}, {"DSDECOD_death_needs_DD"})
+
+    save(investigator, treated, "DD", {"died_on": died, "cause": "ADVERSE_EVENT"})
+
+    open_codes = set(
+        CheckFinding.objects.filter(subject=treated, status="open").values_list(
+            "check_code", flat=True
+        )
+    )
+    assert open_codes == set()
+
+
+def test_closing_the_last_open_ae_settles_the_death_query(investigator, treated):
+    from tests.adverse_events.conftest import kwargs_reason
+
+    ae = save_ae(investigator, treated)  # ongoing
+    died = DAY1 + dt.timedelta(days=200)
+    death = save(investigator, treated, "DD", {"died_on": died, "cause": "DISEASE_PROGRESSION"})
+    assert codes(death) == {"DTHDAT_open_aes"}
+
+    save_form(
+        actor=investigator,
+        spec=registry.get("AE"),
+        subject=treated,
+        instance=ae,
+        values={"ongoing": "N", "resolved_on": died, "outcome": "RECOVERED"},
+        complete=True,
+        reason=kwargs_reason(ae),
+    )
+
+    assert not CheckFinding.objects.filter(object_id=death.pk, status="open").exists()
