@@ -91,3 +91,35 @@ def test_outcomes_at_size(n: int) -> None:
         svg = figures.render(charts.figure(name, outcomes, summary), "svg")
         print(f"  {name:<10} SVG {time.perf_counter() - begun:.3f} s ({len(svg) // 1024} KiB)")
     assert summary.n == n
+
+
+@pytest.mark.django_db
+def test_outcomes_page_html_at_2000_subjects(rf) -> None:  # type: ignore[no-untyped-def]
+    """The page's HTML (summary, at-risk tables, the subject table) from 2,000 outcomes."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.template.loader import render_to_string
+
+    from outcomes.views import SUBJECTS_PER_PAGE
+
+    rng = random.Random(5)
+    outcomes = [_synthetic(rng, i) for i in range(N)]
+    request = rf.get("/outcomes/")
+    request.user = AnonymousUser()
+    study_summary(outcomes[:28])  # a running server has imported and warmed lifelines
+    started = time.perf_counter()
+    summary = study_summary(outcomes)
+    html = render_to_string(
+        "outcomes/study.html",
+        {
+            "outcomes": outcomes[:SUBJECTS_PER_PAGE],  # the page shows 50 subjects a page
+            "summary": summary,
+            "figures": [(name, charts.FIGURE_TITLES[name]()) for name in charts.FIGURES],
+            "at_risk_months": charts.AT_RISK_MONTHS,
+            "km_rows": [("PFS", "km_pfs", summary.pfs), ("OS", "km_os", summary.os)],
+        },
+        request=request,
+    )
+    print(
+        f"\n{N} subjects: page HTML {time.perf_counter() - started:.3f} s ({len(html) // 1024} KiB)"
+    )
+    assert "outcome-subjects" in html

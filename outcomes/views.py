@@ -75,6 +75,9 @@ def _study(request: HttpRequest) -> tuple[list[Any], Any]:
     return outcomes, study_summary(outcomes)
 
 
+SUBJECTS_PER_PAGE = 50
+
+
 @require_perm(OUTCOMES)
 def study_outcomes_page(request: HttpRequest) -> HttpResponse:
     """KM curves of PFS and OS, the summary table, waterfall, swimmer and spider plots."""
@@ -82,8 +85,12 @@ def study_outcomes_page(request: HttpRequest) -> HttpResponse:
 
     outcomes, summary = _study(request)
     figures_list = [(name, charts.FIGURE_TITLES[name]()) for name in charts.FIGURES]
+    from django.core.paginator import Paginator
+
+    page = Paginator(outcomes, SUBJECTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
-        "outcomes": outcomes,
+        "outcomes": page.object_list,
+        "page": page,
         "summary": summary,
         "figures": figures_list,
         "at_risk_months": charts.AT_RISK_MONTHS,
