@@ -13,6 +13,9 @@ from django.conf import settings
 from study.tasks import ping
 from trial_edc.celery import app
 
+# One xdist group: only one test process at a time runs a worker on the shared broker.
+pytestmark = pytest.mark.xdist_group("celery")
+
 
 def _round_trip(value: str) -> str:
     app.conf.result_backend = "cache+memory://"

@@ -25,7 +25,8 @@ from trial_edc.celery import app
 
 from .conftest import DAY1, SERIOUS, save_ae
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# One xdist group: only one test process at a time runs a worker on the shared broker.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("celery")]
 
 WAIT_SECONDS = 20.0
 AWARE = DAY1 + dt.timedelta(days=8)
