@@ -111,7 +111,10 @@ def test_outcomes_page_html_at_2000_subjects(rf) -> None:  # type: ignore[no-unt
     html = render_to_string(
         "outcomes/study.html",
         {
-            "outcomes": outcomes[:SUBJECTS_PER_PAGE],  # the page shows 50 subjects a page
+            "rows": [  # the page shows 50 subjects a page
+                (o, o.result.pfs.explanation, o.result.os.explanation)
+                for o in outcomes[:SUBJECTS_PER_PAGE]
+            ],
             "summary": summary,
             "figures": [(name, charts.FIGURE_TITLES[name]()) for name in charts.FIGURES],
             "at_risk_months": charts.AT_RISK_MONTHS,

@@ -67,8 +67,8 @@ Interpretation choices:
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from study.protocol import DAYS_PER_MONTH, PFS_MISSED_TA_GAP_DAYS, STUDY_DURATION_DAYS
@@ -79,6 +79,7 @@ __all__ = [
     "Endpoint",
     "SubjectEndpoints",
     "SubjectRecord",
+    "Text",
     "compute_endpoints",
     "duration_days",
     "duration_months",
@@ -86,6 +87,33 @@ __all__ = [
 
 # Months are reported with two decimals (protocol.md: Endpoints, "in months").
 _MONTHS_QUANTUM = Decimal("0.01")
+
+
+def gettext_noop(message: str) -> str:
+    """Marks a sentence for the translation catalogue (makemessages finds it by this name);
+    the caller translates it when it shows the Text (this module imports no Django)."""
+    return message
+
+
+@dataclass(frozen=True)
+class Text:
+    """A sentence for people: a catalogue message with %(name)s placeholders and the values
+    (a value may be a Text itself). ``render()`` gives English; ``render(gettext)`` the
+    user's language."""
+
+    message: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    def render(self, translate: Callable[[str], str] = gettext_noop) -> str:
+        values = {
+            key: value.render(translate) if isinstance(value, Text) else value
+            for key, value in self.params
+        }
+        return translate(self.message) % values
+
+
+def _text(message: str, **params: object) -> Text:
+    return Text(message, tuple(params.items()))
 
 
 # --- Input and output -------------------------------------------------------------------
@@ -127,7 +155,11 @@ class Endpoint:
     event: bool
     date: datetime.date | None
     reason: str
-    explanation: str
+    explanation: str  # in English; ``text.render(gettext)`` gives the user's language
+    text: Text | None = field(default=None, compare=False)
+
+    def explain(self, translate: Callable[[str], str]) -> str:
+        return self.text.render(translate) if self.text is not None else self.explanation
 
 
 @dataclass(frozen=True)
@@ -156,7 +188,7 @@ def duration_months(days: int) -> Decimal:
 
 
 def _endpoint(
-    day1: datetime.date, on: datetime.date, *, event: bool, reason: str, explanation: str
+    day1: datetime.date, on: datetime.date, *, event: bool, reason: str, explanation: Text
 ) -> Endpoint:
     days = duration_days(day1, on)
     return Endpoint(
@@ -165,18 +197,26 @@ def _endpoint(
         event=event,
         date=on,
         reason=reason,
-        explanation=explanation,
+        explanation=explanation.render(),
+        text=explanation,
     )
 
 
 def _not_dosed(name: str) -> Endpoint:
+    text = _text(
+        gettext_noop(
+            "No %(name)s: the subject received no dose and is outside the analysis population."
+        ),
+        name=name,
+    )
     return Endpoint(
         days=None,
         months=None,
         event=False,
         date=None,
         reason="not_dosed",
-        explanation=f"No {name}: the subject received no dose and is outside the analysis population.",
+        explanation=text.render(),
+        text=text,
     )
 
 
@@ -198,7 +238,7 @@ def _censor_at_last_adequate(
     tas: Sequence[TimepointResult],
     *,
     reason: str,
-    why: str,
+    why: Text,
 ) -> Endpoint:
     """Censored at the last adequate TA of ``tas`` (in date order), or at Day 1 without one
     (the brief's rule for "no adequate TA where one is needed")."""
@@ -209,14 +249,27 @@ def _censor_at_last_adequate(
             day1,
             event=False,
             reason=reason,
-            explanation=f"PFS censored at Day 1 ({day1.isoformat()}): {why}, and there is no adequate assessment to censor at.",
+            explanation=_text(
+                gettext_noop(
+                    "PFS censored at Day 1 (%(day1)s): %(why)s, and there is no adequate assessment to censor at."
+                ),
+                day1=day1.isoformat(),
+                why=why,
+            ),
         )
     return _endpoint(
         day1,
         last.assessed_on,
         event=False,
         reason=reason,
-        explanation=f"PFS censored at {last.assessed_on.isoformat()}: last adequate assessment ({last.overall}); {why}.",
+        explanation=_text(
+            gettext_noop(
+                "PFS censored at %(date)s: last adequate assessment (%(response)s); %(why)s."
+            ),
+            date=last.assessed_on.isoformat(),
+            response=str(last.overall),
+            why=why,
+        ),
     )
 
 
@@ -230,7 +283,10 @@ def _pfs(record: SubjectRecord, day1: datetime.date) -> Endpoint:
             day1,
             event=False,
             reason="no_baseline",
-            explanation=f"PFS censored at Day 1 ({day1.isoformat()}): no baseline tumour assessment.",
+            explanation=_text(
+                gettext_noop("PFS censored at Day 1 (%(day1)s): no baseline tumour assessment."),
+                day1=day1.isoformat(),
+            ),
         )
     if not record.timepoints and record.death_on is None:
         return _endpoint(
@@ -238,7 +294,12 @@ def _pfs(record: SubjectRecord, day1: datetime.date) -> Endpoint:
             day1,
             event=False,
             reason="no_post_baseline_ta",
-            explanation=f"PFS censored at Day 1 ({day1.isoformat()}): no post-baseline tumour assessment and the subject is alive.",
+            explanation=_text(
+                gettext_noop(
+                    "PFS censored at Day 1 (%(day1)s): no post-baseline tumour assessment and the subject is alive."
+                ),
+                day1=day1.isoformat(),
+            ),
         )
 
     period_end = last_protocol_date(day1)  # study day STUDY_DURATION_DAYS, inclusive
@@ -274,19 +335,28 @@ def _pfs(record: SubjectRecord, day1: datetime.date) -> Endpoint:
                 day1,
                 in_period,
                 reason="new_therapy",
-                why=f"new anticancer therapy started {therapy.isoformat()} before any progression or death",
+                why=_text(
+                    gettext_noop(
+                        "new anticancer therapy started %(date)s before any progression or death"
+                    ),
+                    date=therapy.isoformat(),
+                ),
             )
         return _censor_at_last_adequate(
             day1,
             in_period,
             reason="last_adequate_ta",
-            why=f"no progression or death observed up to study day {STUDY_DURATION_DAYS}",
+            why=_text(
+                gettext_noop("no progression or death observed up to study day %(day)s"),
+                day=STUDY_DURATION_DAYS,
+            ),
         )
 
-    what = (
-        f"progression on {event_on.isoformat()}"
+    what = _text(
+        gettext_noop("progression on %(date)s")
         if kind == "progression"
-        else f"death on {event_on.isoformat()}"
+        else gettext_noop("death on %(date)s"),
+        date=event_on.isoformat(),
     )
     # Step 7. protocol.md: PFS censoring, "progression or death after day 730".
     if event_on > period_end:
@@ -294,7 +364,12 @@ def _pfs(record: SubjectRecord, day1: datetime.date) -> Endpoint:
             day1,
             in_period,
             reason="after_day_730",
-            why=f"{what} (study day {study_day(day1, event_on)}) is after study day {STUDY_DURATION_DAYS}",
+            why=_text(
+                gettext_noop("%(what)s (study day %(day)s) is after study day %(last)s"),
+                what=what,
+                day=study_day(day1, event_on),
+                last=STUDY_DURATION_DAYS,
+            ),
         )
 
     # Step 8. protocol.md: PFS censoring, "progression or death after two or more consecutive
@@ -302,9 +377,12 @@ def _pfs(record: SubjectRecord, day1: datetime.date) -> Endpoint:
     last = _last_adequate(before)
     anchor = last.assessed_on if last is not None else day1
     anchor_text = (
-        f"the last adequate assessment on {anchor.isoformat()}"
+        _text(gettext_noop("the last adequate assessment on %(date)s"), date=anchor.isoformat())
         if last is not None
-        else f"Day 1 ({day1.isoformat()}), with no adequate assessment before it"
+        else _text(
+            gettext_noop("Day 1 (%(day1)s), with no adequate assessment before it"),
+            day1=day1.isoformat(),
+        )
     )
     gap = (event_on - anchor).days
     if gap > PFS_MISSED_TA_GAP_DAYS:
@@ -313,17 +391,49 @@ def _pfs(record: SubjectRecord, day1: datetime.date) -> Endpoint:
             anchor,
             event=False,
             reason="missed_tas",
-            explanation=f"PFS censored at {anchor.isoformat()}: {what} came {gap} days after {anchor_text}, more than {PFS_MISSED_TA_GAP_DAYS} (two or more missed assessments).",
+            explanation=_text(
+                gettext_noop(
+                    "PFS censored at %(date)s: %(what)s came %(gap)s days after %(anchor)s, more than %(limit)s (two or more missed assessments)."
+                ),
+                date=anchor.isoformat(),
+                what=what,
+                gap=gap,
+                anchor=anchor_text,
+                limit=PFS_MISSED_TA_GAP_DAYS,
+            ),
         )
 
     # Step 9: the event.
     if first_pd is not None and kind == "progression":
-        shown = f"first shown by the assessment of {first_pd.assessed_on.isoformat()}"
-        if first_pd.assessed_on != event_on:
-            shown += f", dated back to {event_on.isoformat()} where it was first seen"
-        explanation = f"PFS event on {event_on.isoformat()}: progression {shown}."
+        shown = (
+            _text(
+                gettext_noop("first shown by the assessment of %(date)s"),
+                date=first_pd.assessed_on.isoformat(),
+            )
+            if first_pd.assessed_on == event_on
+            else _text(
+                gettext_noop(
+                    "first shown by the assessment of %(date)s, dated back to %(first)s where it was first seen"
+                ),
+                date=first_pd.assessed_on.isoformat(),
+                first=event_on.isoformat(),
+            )
+        )
+        explanation = _text(
+            gettext_noop("PFS event on %(date)s: progression %(shown)s."),
+            date=event_on.isoformat(),
+            shown=shown,
+        )
     else:
-        explanation = f"PFS event on {event_on.isoformat()}: death before any progression, {gap} days after {anchor_text} (at most {PFS_MISSED_TA_GAP_DAYS})."
+        explanation = _text(
+            gettext_noop(
+                "PFS event on %(date)s: death before any progression, %(gap)s days after %(anchor)s (at most %(limit)s)."
+            ),
+            date=event_on.isoformat(),
+            gap=gap,
+            anchor=anchor_text,
+            limit=PFS_MISSED_TA_GAP_DAYS,
+        )
     return _endpoint(day1, event_on, event=True, reason=kind, explanation=explanation)
 
 
@@ -340,7 +450,9 @@ def _os(record: SubjectRecord, day1: datetime.date) -> Endpoint:
             record.death_on,
             event=True,
             reason="death",
-            explanation=f"OS event on {record.death_on.isoformat()}: death.",
+            explanation=_text(
+                gettext_noop("OS event on %(date)s: death."), date=record.death_on.isoformat()
+            ),
         )
     alive = record.last_known_alive
     if alive is None or alive < day1:
@@ -349,14 +461,22 @@ def _os(record: SubjectRecord, day1: datetime.date) -> Endpoint:
             day1,
             event=False,
             reason="last_known_alive",
-            explanation=f"OS censored at Day 1 ({day1.isoformat()}): no later record of the subject alive.",
+            explanation=_text(
+                gettext_noop(
+                    "OS censored at Day 1 (%(day1)s): no later record of the subject alive."
+                ),
+                day1=day1.isoformat(),
+            ),
         )
     return _endpoint(
         day1,
         alive,
         event=False,
         reason="last_known_alive",
-        explanation=f"OS censored at {alive.isoformat()}: last date the subject was known alive.",
+        explanation=_text(
+            gettext_noop("OS censored at %(date)s: last date the subject was known alive."),
+            date=alive.isoformat(),
+        ),
     )
 
 

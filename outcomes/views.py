@@ -89,7 +89,8 @@ def study_outcomes_page(request: HttpRequest) -> HttpResponse:
 
     page = Paginator(outcomes, SUBJECTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
-        "outcomes": page.object_list,
+        # each subject with its PFS and OS explained in the user's language
+        "rows": [(o, o.result.pfs.explain(_), o.result.os.explain(_)) for o in page.object_list],
         "page": page,
         "summary": summary,
         "figures": figures_list,
@@ -154,4 +155,9 @@ def endpoint_panel(request: HttpRequest, subject: Subject) -> str:
     if not subject.subject_id:
         return ""
     outcome = study_outcomes([subject], today=timezone.localdate())[0]
-    return render_to_string("outcomes/_endpoint_panel.html", {"o": outcome}, request=request)
+    context = {
+        "o": outcome,
+        "pfs_text": outcome.result.pfs.explain(_),
+        "os_text": outcome.result.os.explain(_),
+    }
+    return render_to_string("outcomes/_endpoint_panel.html", context, request=request)

@@ -114,3 +114,18 @@ def test_outcomes_page_queries_do_not_grow(
         response = client.get(reverse("outcomes:study"))
 
     assert response.context["summary"].n == extra
+
+
+def test_endpoint_explanations_are_in_the_users_language(client, investigator, two) -> None:
+    from django.conf import settings
+
+    client.force_login(investigator)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+
+    html = client.get(
+        reverse("crf:subject_detail", kwargs={"subject_pk": two[0].pk})
+    ).content.decode()
+
+    progression_on = (DAY1 + dt.timedelta(days=41)).isoformat()
+    assert f"PFS 事件发生于 {progression_on}：疾病进展" in html
+    assert "PFS event on" not in html
