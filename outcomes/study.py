@@ -193,11 +193,18 @@ def _proportion(p: Any) -> dict[str, Any]:
     return {"n": p.n, "pct": p.pct, "ci_low": p.ci_low, "ci_high": p.ci_high}
 
 
+def _days(value: float | None) -> float | int | None:
+    """Days as an integer (a median that is a midpoint of two event days keeps its .5)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
 def _km(km: Any) -> dict[str, Any]:
     return {
-        "median_days": km.median,
-        "ci_low_days": km.median_ci_low,
-        "ci_high_days": km.median_ci_high,
+        "median_days": _days(km.median),
+        "ci_low_days": _days(km.median_ci_low),
+        "ci_high_days": _days(km.median_ci_high),
         "events": km.events,
         "censored": km.censored,
     }

@@ -700,3 +700,6 @@ def test_export_import_into_an_empty_database_export_gives_the_same_document() -
     # `endpoints --json` works on a study loaded from its file, and gives the same result.
     assert endpoints_after == endpoints_before
     assert endpoints_after["summary"]["os"]["events"] == 2
+    assert all(
+        isinstance(v, int) for v in endpoints_after["summary"]["pfs"].values() if v is not None
+    )
