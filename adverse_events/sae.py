@@ -104,7 +104,19 @@ def after_adverse_event_saved(instance: Any, actor: Any) -> None:
     )
     report.clock_started_at, report.due_at = clock.started_at, clock.due_at
     report.save()
+    if kind == SafetyMailKind.FOLLOW_UP and _only_derived_change(ae):
+        return  # e.g. TEAE recomputed after Day 1 moved: nothing new to report
     _queue_mail(ae=ae, kind=kind, actor=actor, now=now)
+
+
+def _only_derived_change(ae: AdverseEvent) -> bool:
+    """This version changed nothing but derived values, recomputed by the system."""
+    from crf.models import AuditEntry, ChangeReason
+
+    changes = AuditEntry.objects.filter(
+        object_model=ae._meta.label, object_id=ae.pk, at=ae.modified_at
+    )
+    return not changes.exclude(reason_code=ChangeReason.DERIVATION).exists()
 
 
 def _queue_mail(

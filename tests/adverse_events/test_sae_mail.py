@@ -393,3 +393,36 @@ def test_send_task_for_a_missing_mail_logs_and_returns(db, caplog) -> None:
         tasks.send_safety_mail(987654)
 
     assert "send_safety_mail(987654): no such mail (stale task)" in caplog.messages
+
+
+def test_a_recomputed_teae_flag_sends_no_follow_up(investigator, treated) -> None:
+    from adverse_events.models import SafetyMail
+    from crf import registry as crf_registry
+    from crf.models import Visit
+    from crf.services import Reason, save_form
+    from visits.models import Exposure
+
+    from .conftest import DAY1, SERIOUS, save_ae
+
+    ae = save_ae(
+        investigator,
+        treated,
+        **SERIOUS,
+        onset_on=DAY1 + dt.timedelta(days=1),
+        aware_on=DAY1 + dt.timedelta(days=1),
+        narrative="Admitted.",
+    )
+    save_form(
+        actor=investigator,
+        spec=crf_registry.get("EX"),
+        subject=treated,
+        visit=Visit.objects.get(subject=treated, code="C1D1"),
+        instance=Exposure.objects.get(subject=treated, visit__code="C1D1"),
+        values={"first_dose_on": DAY1 + dt.timedelta(days=2)},
+        complete=True,
+        reason=Reason("TRANSCRIPTION_ERROR"),
+    )
+
+    ae.refresh_from_db()
+    assert ae.treatment_emergent == "N"
+    assert list(SafetyMail.objects.values_list("kind", flat=True)) == ["initial"]
