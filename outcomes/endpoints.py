@@ -72,6 +72,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from study.protocol import DAYS_PER_MONTH, PFS_MISSED_TA_GAP_DAYS, STUDY_DURATION_DAYS
+from study.text import Text, gettext_noop
+from study.text import text as _text
 from visits.recist import BestResponse, Response, TimepointResult, best_overall_response
 from visits.schedule import last_protocol_date, study_day
 
@@ -87,33 +89,6 @@ __all__ = [
 
 # Months are reported with two decimals (protocol.md: Endpoints, "in months").
 _MONTHS_QUANTUM = Decimal("0.01")
-
-
-def gettext_noop(message: str) -> str:
-    """Marks a sentence for the translation catalogue (makemessages finds it by this name);
-    the caller translates it when it shows the Text (this module imports no Django)."""
-    return message
-
-
-@dataclass(frozen=True)
-class Text:
-    """A sentence for people: a catalogue message with %(name)s placeholders and the values
-    (a value may be a Text itself). ``render()`` gives English; ``render(gettext)`` the
-    user's language."""
-
-    message: str
-    params: tuple[tuple[str, object], ...] = ()
-
-    def render(self, translate: Callable[[str], str] = gettext_noop) -> str:
-        values = {
-            key: value.render(translate) if isinstance(value, Text) else value
-            for key, value in self.params
-        }
-        return translate(self.message) % values
-
-
-def _text(message: str, **params: object) -> Text:
-    return Text(message, tuple(params.items()))
 
 
 # --- Input and output -------------------------------------------------------------------

@@ -159,5 +159,10 @@ def endpoint_panel(request: HttpRequest, subject: Subject) -> str:
         "o": outcome,
         "pfs_text": outcome.result.pfs.explain(_),
         "os_text": outcome.result.os.explain(_),
+        "bor_text": (
+            outcome.result.best_response.explain_reason(_)
+            if outcome.result.best_response is not None
+            else ""
+        ),
     }
     return render_to_string("outcomes/_endpoint_panel.html", context, request=request)

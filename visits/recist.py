@@ -45,8 +45,8 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
@@ -63,6 +63,7 @@ from study.protocol import (
     RECIST_SD_MIN_STUDY_DAY,
     RECIST_TOO_SMALL_DEFAULT_MM,
 )
+from study.text import Text, gettext_noop, text
 from visits.schedule import study_day  # the one definition of the study day (no Day 0)
 
 __all__ = [
@@ -186,11 +187,19 @@ class TumourAssessment:
 
 @dataclass(frozen=True)
 class Problem:
-    """A broken rule: the lesion (or ""), the crf-spec group or variable, and the rule."""
+    """A broken rule: the lesion (or ""), the crf-spec group or variable, and the rule.
+
+    ``message`` is in English; ``explain(gettext)`` gives the user's language (``text``
+    is the catalogue message with its values, None for a Problem built with a string).
+    """
 
     lesion_id: str
     variable: str
     message: str
+    text: Text | None = field(default=None, compare=False)
+
+    def explain(self, translate: Callable[[str], str]) -> str:
+        return self.text.render(translate) if self.text is not None else self.message
 
 
 @dataclass(frozen=True)
@@ -233,7 +242,13 @@ class BestResponse:
     bor: Response
     confirmed_on: date | None
     first_response_on: date | None
-    reason: str
+    reason: str  # in English; ``explain_reason(gettext)`` gives the user's language
+    reason_text: Text | None = field(default=None, compare=False)
+
+    def explain_reason(self, translate: Callable[[str], str]) -> str:
+        if self.reason_text is None:
+            return self.reason
+        return self.reason_text.render(translate)
 
 
 # --- Small helpers ----------------------------------------------------------------------
@@ -306,6 +321,11 @@ def _fmt_mm(value: Decimal) -> str:
     return f"{value.normalize():f}" if value.is_finite() else str(value)
 
 
+def _problem(lesion_id: str, variable: str, message: Text) -> Problem:
+    """A Problem with its message in English and as a Text for the user's language."""
+    return Problem(lesion_id, variable, message.render(), message)
+
+
 def _duplicate_id_problems(assessment: TumourAssessment) -> list[Problem]:
     """Every lesion of a TA needs its own ID (crf-spec: TA, TLID/NTLID/NLID)."""
     problems: list[Problem] = []
@@ -317,13 +337,22 @@ def _duplicate_id_problems(assessment: TumourAssessment) -> list[Problem]:
     seen: set[str] = set()
     for group, lesion_id in rows:
         if not lesion_id.strip():
-            problems.append(Problem("", group, "Every lesion needs a lesion ID (crf-spec: TA)."))
+            problems.append(
+                _problem(
+                    "", group, text(gettext_noop("Every lesion needs a lesion ID (crf-spec: TA)."))
+                )
+            )
         elif lesion_id in seen:
             problems.append(
-                Problem(
+                _problem(
                     lesion_id,
                     group,
-                    f"Lesion ID {lesion_id} is used more than once; each lesion needs its own ID (crf-spec: TA).",
+                    text(
+                        gettext_noop(
+                            "Lesion ID %(lesion)s is used more than once; each lesion needs its own ID (crf-spec: TA)."
+                        ),
+                        lesion=lesion_id,
+                    ),
                 )
             )
         seen.add(lesion_id)
@@ -346,10 +375,16 @@ def baseline_problems(assessment: TumourAssessment) -> list[Problem]:
     targets = assessment.targets
     if not 1 <= len(targets) <= RECIST_MAX_TARGETS:
         problems.append(
-            Problem(
+            _problem(
                 "",
                 "TL",
-                f"1 to {RECIST_MAX_TARGETS} target lesions are recorded at baseline (RECIST 1.1 §4.2): {len(targets)} given.",
+                text(
+                    gettext_noop(
+                        "1 to %(max)s target lesions are recorded at baseline (RECIST 1.1 §4.2): %(n)s given."
+                    ),
+                    max=RECIST_MAX_TARGETS,
+                    n=len(targets),
+                ),
             )
         )
     per_organ: Counter[str] = Counter()
@@ -359,10 +394,17 @@ def baseline_problems(assessment: TumourAssessment) -> list[Problem]:
         if per_organ[organ] == RECIST_MAX_TARGETS_PER_ORGAN + 1:
             count = sum(1 for t in targets if (NODE_ORGAN if t.is_node else t.organ) == organ)
             problems.append(
-                Problem(
+                _problem(
                     target.lesion_id,
                     "TL",
-                    f"At most {RECIST_MAX_TARGETS_PER_ORGAN} target lesions per organ (RECIST 1.1 §4.2): {organ} has {count}.",
+                    text(
+                        gettext_noop(
+                            "At most %(max)s target lesions per organ (RECIST 1.1 §4.2): %(organ)s has %(n)s."
+                        ),
+                        max=RECIST_MAX_TARGETS_PER_ORGAN,
+                        organ=organ,
+                        n=count,
+                    ),
                 )
             )
     for target in targets:
@@ -370,10 +412,16 @@ def baseline_problems(assessment: TumourAssessment) -> list[Problem]:
     for lesion in assessment.non_targets:
         if lesion.status is not NTLStatus.PRESENT:
             problems.append(
-                Problem(
+                _problem(
                     lesion.lesion_id,
                     "NTL",
-                    f"A non-target lesion at baseline is recorded as PRESENT (RECIST 1.1 §4.2): {lesion.lesion_id} is {lesion.status}.",
+                    text(
+                        gettext_noop(
+                            "A non-target lesion at baseline is recorded as PRESENT (RECIST 1.1 §4.2): %(lesion)s is %(status)s."
+                        ),
+                        lesion=lesion.lesion_id,
+                        status=str(lesion.status),
+                    ),
                 )
             )
     return problems
@@ -381,31 +429,61 @@ def baseline_problems(assessment: TumourAssessment) -> list[Problem]:
 
 def _baseline_target_problems(target: TargetLesion) -> list[Problem]:
     diameter = _usable_mm(target.diameter_mm)
-    if target.status is not TLStatus.MEASURED or diameter is None:
-        state = (
-            str(target.status) if target.status is not TLStatus.MEASURED else "without a diameter"
-        )
+    if target.status is not TLStatus.MEASURED:
         return [
-            Problem(
+            _problem(
                 target.lesion_id,
                 "TL",
-                f"A target lesion at baseline must be MEASURED with a diameter (RECIST 1.1 §4.2): {target.lesion_id} is {state}.",
+                text(
+                    gettext_noop(
+                        "A target lesion at baseline must be MEASURED with a diameter (RECIST 1.1 §4.2): %(lesion)s is %(status)s."
+                    ),
+                    lesion=target.lesion_id,
+                    status=str(target.status),
+                ),
+            )
+        ]
+    if diameter is None:
+        return [
+            _problem(
+                target.lesion_id,
+                "TL",
+                text(
+                    gettext_noop(
+                        "A target lesion at baseline must be MEASURED with a diameter (RECIST 1.1 §4.2): %(lesion)s is without a diameter."
+                    ),
+                    lesion=target.lesion_id,
+                ),
             )
         ]
     if target.is_node and diameter < RECIST_MIN_MEASURABLE_NODE_MM:
         return [
-            Problem(
+            _problem(
                 target.lesion_id,
                 "TL",
-                f"A target lymph node needs a short axis of at least {_fmt_mm(RECIST_MIN_MEASURABLE_NODE_MM)} mm (RECIST 1.1 §3.1): {target.lesion_id} is {_fmt_mm(diameter)} mm.",
+                text(
+                    gettext_noop(
+                        "A target lymph node needs a short axis of at least %(min)s mm (RECIST 1.1 §3.1): %(lesion)s is %(mm)s mm."
+                    ),
+                    min=_fmt_mm(RECIST_MIN_MEASURABLE_NODE_MM),
+                    lesion=target.lesion_id,
+                    mm=_fmt_mm(diameter),
+                ),
             )
         ]
     if not target.is_node and diameter < RECIST_MIN_MEASURABLE_MM:
         return [
-            Problem(
+            _problem(
                 target.lesion_id,
                 "TL",
-                f"A target lesion needs a longest diameter of at least {_fmt_mm(RECIST_MIN_MEASURABLE_MM)} mm (RECIST 1.1 §3.1): {target.lesion_id} is {_fmt_mm(diameter)} mm.",
+                text(
+                    gettext_noop(
+                        "A target lesion needs a longest diameter of at least %(min)s mm (RECIST 1.1 §3.1): %(lesion)s is %(mm)s mm."
+                    ),
+                    min=_fmt_mm(RECIST_MIN_MEASURABLE_MM),
+                    lesion=target.lesion_id,
+                    mm=_fmt_mm(diameter),
+                ),
             )
         ]
     return []
@@ -425,10 +503,15 @@ def follow_up_problems(baseline: TumourAssessment, assessment: TumourAssessment)
     problems = _duplicate_id_problems(assessment)
     if assessment.assessed_on <= baseline.assessed_on:
         problems.append(
-            Problem(
+            _problem(
                 "",
                 "TADAT",
-                f"A follow-up scan is dated after the baseline scan (protocol.md: Parameters, tumour assessment): the baseline is on {baseline.assessed_on.isoformat()}.",
+                text(
+                    gettext_noop(
+                        "A follow-up scan is dated after the baseline scan (protocol.md: Parameters, tumour assessment): the baseline is on %(date)s."
+                    ),
+                    date=baseline.assessed_on.isoformat(),
+                ),
             )
         )
     base_targets = {t.lesion_id: t for t in baseline.targets}
@@ -436,65 +519,102 @@ def follow_up_problems(baseline: TumourAssessment, assessment: TumourAssessment)
     for lesion_id in base_targets:
         if lesion_id not in seen_targets:
             problems.append(
-                Problem(
+                _problem(
                     lesion_id,
                     "TL",
-                    f"Every baseline target lesion is assessed at each follow-up (protocol.md: RECIST 1.1, the same lesions as at baseline): {lesion_id} is missing; record it as NOT_ASSESSED if it was not evaluated.",
+                    text(
+                        gettext_noop(
+                            "Every baseline target lesion is assessed at each follow-up (protocol.md: RECIST 1.1, the same lesions as at baseline): %(lesion)s is missing; record it as NOT_ASSESSED if it was not evaluated."
+                        ),
+                        lesion=lesion_id,
+                    ),
                 )
             )
     for target in assessment.targets:
         base = base_targets.get(target.lesion_id)
         if base is None:
             problems.append(
-                Problem(
+                _problem(
                     target.lesion_id,
                     "TL",
-                    f"Target lesions are chosen at baseline only (RECIST 1.1 §4.2): {target.lesion_id} is not a baseline target; record a new lesion under NL.",
+                    text(
+                        gettext_noop(
+                            "Target lesions are chosen at baseline only (RECIST 1.1 §4.2): %(lesion)s is not a baseline target; record a new lesion under NL."
+                        ),
+                        lesion=target.lesion_id,
+                    ),
                 )
             )
         elif base.is_node != target.is_node:
             problems.append(
-                Problem(
+                _problem(
                     target.lesion_id,
                     "TL",
-                    f"A target lesion stays a node or a non-node as at baseline (RECIST 1.1 §4.3.2): {target.lesion_id} changed.",
+                    text(
+                        gettext_noop(
+                            "A target lesion stays a node or a non-node as at baseline (RECIST 1.1 §4.3.2): %(lesion)s changed."
+                        ),
+                        lesion=target.lesion_id,
+                    ),
                 )
             )
         problems.extend(_follow_up_target_problems(target))
     base_non_targets = {n.lesion_id for n in baseline.non_targets}
     seen_non_targets = {n.lesion_id for n in assessment.non_targets}
-    for lesion_id in base_non_targets - seen_non_targets:
+    for lesion_id in sorted(base_non_targets - seen_non_targets):
         problems.append(
-            Problem(
+            _problem(
                 lesion_id,
                 "NTL",
-                f"Every baseline non-target lesion is assessed at each follow-up (RECIST 1.1 §4.2): {lesion_id} is missing; record it as NOT_ASSESSED if it was not evaluated.",
+                text(
+                    gettext_noop(
+                        "Every baseline non-target lesion is assessed at each follow-up (RECIST 1.1 §4.2): %(lesion)s is missing; record it as NOT_ASSESSED if it was not evaluated."
+                    ),
+                    lesion=lesion_id,
+                ),
             )
         )
     for lesion in assessment.non_targets:
         if lesion.lesion_id not in base_non_targets:
             problems.append(
-                Problem(
+                _problem(
                     lesion.lesion_id,
                     "NTL",
-                    f"Non-target lesions are recorded at baseline only (RECIST 1.1 §4.2): {lesion.lesion_id} is not a baseline non-target; record a new lesion under NL.",
+                    text(
+                        gettext_noop(
+                            "Non-target lesions are recorded at baseline only (RECIST 1.1 §4.2): %(lesion)s is not a baseline non-target; record a new lesion under NL."
+                        ),
+                        lesion=lesion.lesion_id,
+                    ),
                 )
             )
     for new in assessment.new_lesions:
         if new.first_seen > assessment.assessed_on:
             problems.append(
-                Problem(
+                _problem(
                     new.lesion_id,
                     "NL",
-                    f"A new lesion is first seen on or before the date of this scan (crf-spec: NLDAT): {new.lesion_id} was first seen on {new.first_seen.isoformat()}.",
+                    text(
+                        gettext_noop(
+                            "A new lesion is first seen on or before the date of this scan (crf-spec: NLDAT): %(lesion)s was first seen on %(date)s."
+                        ),
+                        lesion=new.lesion_id,
+                        date=new.first_seen.isoformat(),
+                    ),
                 )
             )
         elif new.first_seen <= baseline.assessed_on:
             problems.append(
-                Problem(
+                _problem(
                     new.lesion_id,
                     "NL",
-                    f"A new lesion is first seen after the baseline scan (RECIST 1.1 §4.3.5): {new.lesion_id} was first seen on {new.first_seen.isoformat()}.",
+                    text(
+                        gettext_noop(
+                            "A new lesion is first seen after the baseline scan (RECIST 1.1 §4.3.5): %(lesion)s was first seen on %(date)s."
+                        ),
+                        lesion=new.lesion_id,
+                        date=new.first_seen.isoformat(),
+                    ),
                 )
             )
     return problems
@@ -504,26 +624,43 @@ def _follow_up_target_problems(target: TargetLesion) -> list[Problem]:
     diameter = target.diameter_mm
     if diameter is not None and _usable_mm(diameter) is None:
         return [
-            Problem(
+            _problem(
                 target.lesion_id,
                 "TL",
-                f"A diameter is a number of millimetres, 0 or more (crf-spec: TLDIAM): {target.lesion_id} has {diameter}.",
+                text(
+                    gettext_noop(
+                        "A diameter is a number of millimetres, 0 or more (crf-spec: TLDIAM): %(lesion)s has %(value)s."
+                    ),
+                    lesion=target.lesion_id,
+                    value=str(diameter),
+                ),
             )
         ]
     if target.status is TLStatus.MEASURED and diameter is None:
         return [
-            Problem(
+            _problem(
                 target.lesion_id,
                 "TL",
-                f"A MEASURED target lesion needs its diameter (crf-spec: TLDIAM): {target.lesion_id} has none.",
+                text(
+                    gettext_noop(
+                        "A MEASURED target lesion needs its diameter (crf-spec: TLDIAM): %(lesion)s has none."
+                    ),
+                    lesion=target.lesion_id,
+                ),
             )
         ]
     if target.status is TLStatus.DISAPPEARED and diameter is not None and not diameter.is_zero():
         return [
-            Problem(
+            _problem(
                 target.lesion_id,
                 "TL",
-                f"A target lesion that disappeared is recorded as 0 mm (RECIST 1.1 §4.3.2): {target.lesion_id} has {_fmt_mm(diameter)} mm.",
+                text(
+                    gettext_noop(
+                        "A target lesion that disappeared is recorded as 0 mm (RECIST 1.1 §4.3.2): %(lesion)s has %(mm)s mm."
+                    ),
+                    lesion=target.lesion_id,
+                    mm=_fmt_mm(diameter),
+                ),
             )
         ]
     return []
@@ -692,6 +829,13 @@ def _pr_after_cr(responses: Sequence[Response]) -> bool:
     return False
 
 
+def _best(
+    bor: Response, *, confirmed_on: date | None, first_response_on: date | None, reason: Text
+) -> BestResponse:
+    """A BestResponse with its reason in English and as a Text for the user's language."""
+    return BestResponse(bor, confirmed_on, first_response_on, reason.render(), reason)
+
+
 def best_overall_response(
     results: Sequence[TimepointResult], day1: date, *, new_therapy_on: date | None = None
 ) -> BestResponse:
@@ -725,20 +869,36 @@ def best_overall_response(
     if complete:
         i, j = min(complete, key=lambda pair: pair[1])
         start, end = window[i].assessed_on, window[j].assessed_on
-        return BestResponse(
+        return _best(
             Response.CR,
             confirmed_on=end,
             first_response_on=first_response_on,
-            reason=f"CR on {start.isoformat()} confirmed by CR on {end.isoformat()}, at least {RECIST_CONFIRMATION_MIN_DAYS} days later (protocol.md: Best overall response).",
+            reason=text(
+                gettext_noop(
+                    "CR on %(start)s confirmed by CR on %(end)s, at least %(days)s days later (protocol.md: Best overall response)."
+                ),
+                start=start.isoformat(),
+                end=end.isoformat(),
+                days=RECIST_CONFIRMATION_MIN_DAYS,
+            ),
         )
     if responded:
         i, j = min(responded, key=lambda pair: pair[1])
         start, end = window[i].assessed_on, window[j].assessed_on
-        return BestResponse(
+        return _best(
             Response.PR,
             confirmed_on=end,
             first_response_on=first_response_on,
-            reason=f"{window[i].overall} on {start.isoformat()} confirmed by {window[j].overall} on {end.isoformat()}, at least {RECIST_CONFIRMATION_MIN_DAYS} days later (protocol.md: Best overall response).",
+            reason=text(
+                gettext_noop(
+                    "%(first)s on %(start)s confirmed by %(second)s on %(end)s, at least %(days)s days later (protocol.md: Best overall response)."
+                ),
+                first=str(window[i].overall),
+                start=start.isoformat(),
+                second=str(window[j].overall),
+                end=end.isoformat(),
+                days=RECIST_CONFIRMATION_MIN_DAYS,
+            ),
         )
     stable = next(
         (
@@ -750,23 +910,41 @@ def best_overall_response(
         None,
     )
     if stable is not None:
-        return BestResponse(
+        return _best(
             Response.SD,
             confirmed_on=None,
             first_response_on=None,
-            reason=f"{stable.overall} on {stable.assessed_on.isoformat()} (study day {study_day(day1, stable.assessed_on)}), on or after study day {RECIST_SD_MIN_STUDY_DAY}; no confirmed CR or PR (protocol.md: Best overall response).",
+            reason=text(
+                gettext_noop(
+                    "%(response)s on %(date)s (study day %(day)s), on or after study day %(min_day)s; no confirmed CR or PR (protocol.md: Best overall response)."
+                ),
+                response=str(stable.overall),
+                date=stable.assessed_on.isoformat(),
+                day=study_day(day1, stable.assessed_on),
+                min_day=RECIST_SD_MIN_STUDY_DAY,
+            ),
         )
     if first_pd is not None:
-        return BestResponse(
+        return _best(
             Response.PD,
             confirmed_on=None,
             first_response_on=None,
-            reason=f"PD on {first_pd.assessed_on.isoformat()} with no confirmed response and no SD on or after study day {RECIST_SD_MIN_STUDY_DAY} before it (protocol.md: Best overall response).",
+            reason=text(
+                gettext_noop(
+                    "PD on %(date)s with no confirmed response and no SD on or after study day %(min_day)s before it (protocol.md: Best overall response)."
+                ),
+                date=first_pd.assessed_on.isoformat(),
+                min_day=RECIST_SD_MIN_STUDY_DAY,
+            ),
         )
-    return BestResponse(
+    return _best(
         Response.NE,
         confirmed_on=None,
         first_response_on=None,
-        reason="No evaluable response: no confirmed CR or PR, no SD on or after study day "
-        f"{RECIST_SD_MIN_STUDY_DAY} and no PD (protocol.md: Best overall response).",
+        reason=text(
+            gettext_noop(
+                "No evaluable response: no confirmed CR or PR, no SD on or after study day %(min_day)s and no PD (protocol.md: Best overall response)."
+            ),
+            min_day=RECIST_SD_MIN_STUDY_DAY,
+        ),
     )

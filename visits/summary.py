@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext
+
 from crf.models import VisitKind
 from study.models import Subject
 from visits import exposure, recist, selectors
@@ -103,6 +105,8 @@ def tumour_summary(subject: Subject) -> dict[str, Any]:
         "lesion_rows": [(lid, table[lid]) for lid in lesion_ids],
         "columns": columns,
         "best": best,
+        # the reason for the best overall response in the user's language
+        "best_reason": best.explain_reason(gettext) if best is not None else "",
         "chart": _chart(evaluation.baseline_sum, columns, baseline.assessed_on),
     }
 

@@ -109,7 +109,7 @@ def ta_rules(data: Data, context: CheckContext) -> Iterable[Finding]:
             )
     for problem in problems:
         variable = problem.variable if problem.variable in ("TL", "NTL", "NL", "TADAT") else "TL"
-        yield Finding(variable, problem.message, Severity.HARD, f"TA_{problem.variable}")
+        yield Finding(variable, problem.explain(_), Severity.HARD, f"TA_{problem.variable}")
 
 
 def ta_investigator_agrees(data: Data, context: CheckContext) -> Iterable[Finding]:
