@@ -42,6 +42,9 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 VAR_DIR = Path(env_str("EDC_VAR_DIR", str(BASE_DIR / "var")))
+# matplotlib (the outcome figures) keeps its font cache here, not in a home directory that a
+# container's user may not be able to write.
+os.environ.setdefault("MPLCONFIGDIR", str(VAR_DIR / "matplotlib"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
