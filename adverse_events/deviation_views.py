@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -23,6 +22,7 @@ from crf.codelists import DeviationCategory, DeviationSeverity
 from crf.models import CheckFinding
 from crf.selectors import form_url
 from study import protocol
+from study.downloads import csv_response
 from study.roles import DEVIATIONS, VIEW, perm
 from study.scoping import require_perm, sites_for_user
 
@@ -77,35 +77,23 @@ def deviations_csv(request: HttpRequest) -> HttpResponse:
     """The deviation list (with the page's filters) as CSV, UTF-8 with a BOM."""
     rows, _chosen = _filtered(request)
     filename = f"{protocol.STUDY_CODE}-deviations-{timezone.localdate():%Y-%m-%d}.csv"
-    response = HttpResponse(
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    header = ["SITE", "SUBJID", "DVDAT", "DVCAT", "DVSEV", "DVTERM", "DVACT"]
+    return csv_response(
+        filename,
+        header,
+        (
+            (
+                row.subject.site.number,
+                row.subject.subject_id,
+                row.occurred_on.isoformat() if row.occurred_on else "",
+                row.category,
+                row.severity,
+                row.description,
+                row.action,
+            )
+            for row in rows
+        ),
     )
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow(["SITE", "SUBJID", "DVDAT", "DVCAT", "DVSEV", "DVTERM", "DVACT"])
-    for row in rows:
-        writer.writerow(
-            [
-                _safe(cell)
-                for cell in (
-                    row.subject.site.number,
-                    row.subject.subject_id,
-                    row.occurred_on.isoformat() if row.occurred_on else "",
-                    row.category,
-                    row.severity,
-                    row.description,
-                    row.action,
-                )
-            ]
-        )
-    return response
-
-
-def _safe(cell: str) -> str:
-    from enrollment.dashboard_views import FORMULA_PREFIXES
-
-    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
 @require_perm(VIEW, DEVIATIONS)

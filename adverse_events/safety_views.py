@@ -6,7 +6,6 @@ through ``adverse_events.safety``'s selectors, so its cost does not grow with th
 
 from __future__ import annotations
 
-import csv
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -31,12 +30,10 @@ from adverse_events.safety import csv_rows as safety_csv_rows
 from crf import registry
 from crf.selectors import form_url
 from study import protocol
+from study.downloads import csv_response
 from study.models import Site
 from study.roles import SAFETY
 from study.scoping import require_perm, sites_for_user
-
-# A cell starting with one of these is read as a formula by spreadsheets (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _sites(request: HttpRequest) -> tuple[list[Site], Site | None]:
@@ -82,15 +79,7 @@ def safety_csv(request: HttpRequest) -> HttpResponse:
     header, rows = safety_csv_rows(tables(load_events(subjects), load_population(subjects)))
     scope = f"site-{site.number}" if site is not None else "all-sites"
     filename = f"{protocol.STUDY_CODE}-teae-{scope}-{timezone.localdate():%Y-%m-%d}.csv"
-    response = HttpResponse(
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows([[_safe(cell) for cell in row] for row in rows])
-    return response
+    return csv_response(filename, header, rows)
 
 
 @require_perm(SAFETY)
@@ -134,9 +123,3 @@ def _describe(selection: Selection) -> str:
     elif selection.grade is not None:
         parts.append(_("subjects at worst grade %(grade)s") % {"grade": selection.grade})
     return " › ".join(parts)
-
-
-def _safe(cell: object) -> object:
-    if isinstance(cell, str) and cell.startswith(FORMULA_PREFIXES):
-        return "'" + cell
-    return cell

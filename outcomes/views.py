@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from outcomes.services import open_end_of_treatment
 from study import protocol
+from study.downloads import csv_response
 from study.models import Subject
 from study.roles import ENTER, OUTCOMES, VIEW, perm
 from study.scoping import require_perm, subject_view
@@ -126,23 +127,13 @@ def study_figure(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
 @require_perm(OUTCOMES)
 def study_csv(request: HttpRequest, name: str) -> HttpResponse:
     """The data behind a figure, or the per-subject endpoints, as CSV (UTF-8 with a BOM)."""
-    import csv
-
     from outcomes import charts
 
     if name not in (*charts.FIGURES, "subjects"):
         raise Http404
     outcomes, summary = _study(request)
     header, rows = charts.csv_table(name, outcomes, summary)
-    response = HttpResponse(
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{protocol.STUDY_CODE}-{name}.csv"'},
-    )
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return response
+    return csv_response(f"{protocol.STUDY_CODE}-{name}.csv", header, rows)
 
 
 def endpoint_panel(request: HttpRequest, subject: Subject) -> str:
