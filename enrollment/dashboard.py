@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from crf.codelists import YN
 from enrollment import charts
-from enrollment.models import EligibilityCriterion, ScreeningLog
+from enrollment.models import EligibilityCriterion, ScreeningLog, criterion_text
 from study import protocol
 from study.models import StudyParameters, Subject, SubjectStatus
 from study.scoping import sites_for_user
@@ -197,17 +198,21 @@ def enrolment_dashboard(
 
 
 def _criteria_texts() -> dict[str, tuple[int, str]]:
-    """Criterion code -> (order, text); the protocol version in force wins over older ones.
+    """Criterion code -> (order, text in the active language, else English); the protocol
+    version in force wins over older ones.
 
     All versions are read (a small table), so a failure recorded against a criterion of an
     earlier version still has its text.
     """
-    rows = EligibilityCriterion.objects.values_list("protocol_version", "code", "order", "text")
+    rows = EligibilityCriterion.objects.values_list(
+        "protocol_version", "code", "order", "text", "text_zh_hans"
+    )
+    language = get_language()
     found: dict[str, tuple[int, str]] = {}
-    for _version, code, order, text in sorted(
+    for _version, code, order, text, text_zh_hans in sorted(
         rows, key=lambda r: r[0] == protocol.PROTOCOL_VERSION
     ):
-        found[code] = (order, text)
+        found[code] = (order, criterion_text(text, text_zh_hans, language))
     return found
 
 

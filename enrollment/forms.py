@@ -37,7 +37,7 @@ class ScreeningLogForm(CRFForm):
         from enrollment.selectors import criteria_in_force
 
         self.fields["failed_criteria"].choices = [  # type: ignore[attr-defined]
-            (c.code, f"{c.code} {c.text}") for c in criteria_in_force()
+            (c.code, f"{c.code} {c.display_text}") for c in criteria_in_force()
         ]
 
 

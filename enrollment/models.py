@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from crf.codelists import (
@@ -27,13 +28,33 @@ class CriterionKind(models.TextChoices):
     EXCLUSION = "EX", _("Exclusion")
 
 
+def criterion_text(text: str, text_zh_hans: str, language: str | None) -> str:
+    """The criterion's text in ``language``: the Chinese text for zh-hans when there is one,
+    the English text otherwise (the protocol's language, always present)."""
+    if (language or "").lower().startswith("zh") and text_zh_hans.strip():
+        return text_zh_hans
+    return text
+
+
 class EligibilityCriterion(models.Model):
-    """One eligibility criterion of a protocol version (data, edited by a data manager)."""
+    """One eligibility criterion of a protocol version (data, edited by a data manager).
+
+    Protocol text is study content, not an interface string: both languages are stored and
+    edited by a data manager (audited), not translated by the gettext catalogue. One column
+    per language of settings.LANGUAGES (two, fixed by the protocol).
+    """
 
     protocol_version = models.CharField(_("protocol version"), max_length=16)
     code = models.CharField(_("code"), max_length=8)
     kind = models.CharField(_("kind"), max_length=2, choices=CriterionKind.choices)
-    text = models.TextField(_("criterion"))
+    text = models.TextField(_("criterion, English"))
+    text_zh_hans = models.TextField(
+        _("criterion, Simplified Chinese (简体中文)"),
+        blank=True,
+        help_text=_(
+            "Shown to people using the EDC in Chinese; left empty, they see the English text."
+        ),
+    )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     class Meta:
@@ -47,7 +68,17 @@ class EligibilityCriterion(models.Model):
         verbose_name_plural = _("eligibility criteria")
 
     def __str__(self) -> str:
-        return f"{self.code} {self.text}"
+        return f"{self.code} {self.display_text}"
+
+    @property
+    def display_text(self) -> str:
+        """The text in the active language, English where no Chinese text is given."""
+        return criterion_text(self.text, self.text_zh_hans, get_language())
+
+    @property
+    def shows_english_instead(self) -> bool:
+        """True where the active language is Chinese and the English text stands in for it."""
+        return (get_language() or "").startswith("zh") and not self.text_zh_hans.strip()
 
     @property
     def required_answer(self) -> str:

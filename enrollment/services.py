@@ -239,20 +239,36 @@ def raise_enrolment_target(*, actor: AbstractBaseUser, target: int, reason: str)
 
 @transaction.atomic
 def save_criterion(
-    *, actor: AbstractBaseUser, criterion: EligibilityCriterion, text: str, kind: str, reason: str
+    *,
+    actor: AbstractBaseUser,
+    criterion: EligibilityCriterion,
+    text: str,
+    kind: str,
+    reason: str,
+    text_zh_hans: str | None = None,
 ) -> EligibilityCriterion:
-    """A data manager edits an eligibility criterion's text or kind, with a reason (audited)."""
+    """A data manager edits an eligibility criterion's texts (English, Simplified Chinese) or
+    kind, with a reason; each changed field is an audit change (IN06.TEXT, IN06.TEXT_ZH,
+    IN06.KIND: the audit's variable holds 16 characters).
+
+    ``text_zh_hans=None`` leaves the Chinese text as it is.
+    """
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason for changing the criterion.")})
+    values = {"text": text, "kind": kind}
+    if text_zh_hans is not None:
+        values["text_zh_hans"] = text_zh_hans
+    variables = {"text": "TEXT", "text_zh_hans": "TEXT_ZH", "kind": "KIND"}
     changes = [
-        (f"{criterion.code}.{name.upper()}", getattr(criterion, name), value)
-        for name, value in (("text", text), ("kind", kind))
+        (f"{criterion.code}.{variables[name]}", getattr(criterion, name), value)
+        for name, value in values.items()
         if getattr(criterion, name) != value
     ]
     if not changes:
         return criterion
-    criterion.text, criterion.kind = text, kind
-    criterion.save(update_fields=["text", "kind"])
+    for name, value in values.items():
+        setattr(criterion, name, value)
+    criterion.save(update_fields=list(values))
     audit.record(
         actor=actor,
         action=AuditAction.UPDATE,

@@ -187,7 +187,7 @@ def _verdict_context(
     rows = [{"IETESTCD": c, "IEORRES": a} for c, a in answers.items()]
     failing = checks.failing_criteria(rows, kinds)
     unanswered = [c.code for c in criteria if not answers.get(c.code)]
-    texts = {c.code: c.text for c in criteria}
+    texts = {c.code: c.display_text for c in criteria}
     return {
         "failing": [(code, texts[code]) for code in failing],
         "unanswered": unanswered,
@@ -294,7 +294,11 @@ class CriterionForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = EligibilityCriterion
-        fields = ["kind", "text"]
+        fields = ["kind", "text", "text_zh_hans"]
+        widgets = {
+            "text": forms.Textarea(attrs={"rows": 3}),
+            "text_zh_hans": forms.Textarea(attrs={"rows": 3, "lang": "zh-Hans"}),
+        }
 
 
 @require_perm(PROTOCOL)
@@ -317,6 +321,7 @@ def criterion_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=_actor(request),
                 criterion=criterion,
                 text=form.cleaned_data["text"],
+                text_zh_hans=form.cleaned_data["text_zh_hans"],
                 kind=form.cleaned_data["kind"],
                 reason=form.cleaned_data["reason"],
             )
