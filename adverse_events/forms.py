@@ -8,6 +8,7 @@ from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout
 from django import forms
 from django.urls import reverse_lazy
 from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from adverse_events import checks
@@ -15,6 +16,26 @@ from adverse_events.models import AdverseEvent, CtcaeTerm, ProtocolDeviation
 from crf import registry
 from crf.codelists import YN
 from crf.forms import CRFForm, DateInput
+
+
+def _ctcae_language_note() -> list[HTML]:
+    """In a language other than English, say why terms and grade texts are English: NCI
+    publishes CTCAE v5.0 in English only, and the study records its terms verbatim."""
+    if (get_language() or "en").startswith("en"):
+        return []
+    return [
+        HTML(
+            format_html(
+                '<p class="form-text mt-0 mb-2" id="ae-ctcae-language" '
+                'data-testid="ctcae-language-note">{}</p>',
+                _(
+                    "CTCAE v5.0 terms and grade definitions are shown in English "
+                    "(NCI publishes no Chinese edition)."
+                ),
+            )
+        )
+    ]
+
 
 GENERIC_GRADES = [(n, _("Grade %(n)d") % {"n": n}) for n in range(1, 6)]
 
@@ -114,6 +135,7 @@ class AdverseEventForm(CRFForm):
                         soc or "—",
                     )
                 ),
+                *_ctcae_language_note(),
                 "term_other",
                 Div(
                     Div("onset_on", css_class="col-sm-4"),
