@@ -54,8 +54,12 @@ def deviations(request: HttpRequest) -> HttpResponse:
     spec = registry.get("DV")
     records = [(row, form_url(row.subject, spec, row)) for row in page]
     suggestions = [
-        (finding, reverse("crf:subject_detail", kwargs={"subject_pk": finding.subject_id}))
-        for finding in dv.suggestions_for(request.user)[:200]
+        (
+            s.finding,
+            reverse("crf:subject_detail", kwargs={"subject_pk": s.finding.subject_id}),
+            s.sentence,
+        )
+        for s in dv.describe_suggestions(list(dv.suggestions_for(request.user)[:200]))
     ]
     context = {
         "counts": counts,

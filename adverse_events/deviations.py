@@ -4,6 +4,10 @@ An out-of-window visit raises a soft edit-check finding whose check code ends in
 ``_window_deviation`` (visits.checks.within_visit_window). A data manager confirms
 it, which records a DV form (DVCAT VISIT_WINDOW) through crf.services, or
 dismisses it with a note; either decision is kept and audited.
+
+The page and the DV record say which dates and how many days out of window
+(``window_sentence``), drawn from the visit as it stands, in the reader's language;
+the finding's stored message (in the language of whoever saved the form) is not shown.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from adverse_events.models import DeviationDecision, ProtocolDeviation, SuggestedDeviation
 from crf import audit, registry
@@ -41,10 +46,111 @@ def deviations_for(user: Any) -> QuerySet[ProtocolDeviation]:
     )
 
 
+@dataclass(frozen=True)
+class WindowMiss:
+    """How far a visit was held outside its window: ``days`` before it opened or after it closed."""
+
+    days: int
+    late: bool
+
+
+def window_miss(held_on: dt.date, start: dt.date | None, end: dt.date | None) -> WindowMiss | None:
+    """Days outside the window [start, end] (both days inside), or None when inside or no window.
+
+    protocol.md "Visit schedule": a cycle visit is due on its day +/- the window;
+    crf-spec VS VSDAT: a date outside the window is a suggested deviation.
+    """
+    if start is None or end is None:
+        return None
+    if held_on > end:
+        return WindowMiss((held_on - end).days, late=True)
+    if held_on < start:
+        return WindowMiss((start - held_on).days, late=False)
+    return None
+
+
+def window_sentence(
+    visit_code: str, held_on: dt.date | None, start: dt.date | None, end: dt.date | None
+) -> str:
+    """One sentence a person reads: which visit, when held, how many days out of which window.
+
+    "C3D1 held on 2026-04-02, 5 days after its window closed (2026-03-24 – 2026-03-28)."
+    Without a held date or window (the visit changed since), a plain sentence.
+    """
+    miss = window_miss(held_on, start, end) if held_on is not None else None
+    if held_on is None or miss is None or start is None or end is None:
+        return _("%(visit)s held out of its window.") % {"visit": visit_code or "—"}
+    values = {
+        "visit": visit_code,
+        "held": held_on.isoformat(),
+        "days": miss.days,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
+    if miss.late:
+        text = ngettext(
+            "%(visit)s held on %(held)s, %(days)d day after its window closed "
+            "(%(start)s – %(end)s).",
+            "%(visit)s held on %(held)s, %(days)d days after its window closed "
+            "(%(start)s – %(end)s).",
+            miss.days,
+        )
+    else:
+        text = ngettext(
+            "%(visit)s held on %(held)s, %(days)d day before its window opened "
+            "(%(start)s – %(end)s).",
+            "%(visit)s held on %(held)s, %(days)d days before its window opened "
+            "(%(start)s – %(end)s).",
+            miss.days,
+        )
+    return text % values
+
+
+def _visit_of(finding: CheckFinding) -> Visit | None:
+    return Visit.objects.filter(subject_id=finding.subject_id, code=finding.visit_code).first()
+
+
+def _sentence(finding: CheckFinding, visit: Visit | None) -> str:
+    if visit is None:
+        return window_sentence(finding.visit_code, None, None, None)
+    return window_sentence(visit.code, visit.held_on, visit.window_start, visit.window_end)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A suggested deviation as the page shows it."""
+
+    finding: CheckFinding
+    sentence: str
+
+
+def describe_suggestions(findings: list[CheckFinding]) -> list[Suggestion]:
+    """Each finding of ``suggestions_for`` with its sentence, in the active language."""
+    return [
+        Suggestion(
+            f,
+            window_sentence(
+                f.visit_code,
+                getattr(f, "visit_held_on", None),
+                getattr(f, "visit_window_start", None),
+                getattr(f, "visit_window_end", None),
+            ),
+        )
+        for f in findings
+    ]
+
+
 def suggestions_for(user: Any) -> QuerySet[CheckFinding]:
-    """Suggested deviations of the user's sites still waiting for a decision."""
+    """Suggested deviations of the user's sites still waiting for a decision, each with its
+    visit's held date and window (``visit_held_on``, ``visit_window_start``/``_end``)."""
+    visit = Visit.objects.filter(subject_id=OuterRef("subject_id"), code=OuterRef("visit_code"))
     return (
-        CheckFinding.objects.filter(
+        CheckFinding.objects.annotate(
+            visit_held_on=Subquery(visit.values("held_on")[:1]),
+            visit_window_start=Subquery(visit.values("window_start")[:1]),
+            visit_window_end=Subquery(visit.values("window_end")[:1]),
+        )
+        .filter(
             check_code__endswith=SUGGESTION_SUFFIX,
             status=FindingStatus.OPEN,
             deviation_decision__isnull=True,
@@ -76,9 +182,8 @@ def count_by_category(deviations: list[ProtocolDeviation], sites: list[str]) -> 
     return CategoryCounts(sites, rows, site_totals, sum(site_totals))
 
 
-def _deviation_date(finding: CheckFinding) -> dt.date | None:
+def _deviation_date(finding: CheckFinding, visit: Visit | None) -> dt.date | None:
     """The date the suggested deviation happened: the visit as held (else the finding's day)."""
-    visit = Visit.objects.filter(subject_id=finding.subject_id, code=finding.visit_code).first()
     if visit is not None and visit.held_on is not None:
         return visit.held_on
     return timezone.localdate(finding.created_at)
@@ -112,6 +217,8 @@ def confirm_suggested_deviation(
 ) -> ProtocolDeviation:
     """Record the suggested deviation as a DV (DVCAT VISIT_WINDOW) and keep the decision.
 
+    A blank description becomes the sentence of ``window_sentence`` (which dates, how many
+    days out of window); the decision's audit entry carries that sentence too.
     Side effects: a DV form saved (complete) through crf.services, audited; a
     SuggestedDeviation row; an audit entry of the decision in the subject's chain.
     Raises CheckFinding.DoesNotExist for a finding outside the actor's sites.
@@ -119,27 +226,27 @@ def confirm_suggested_deviation(
     errors = {}
     if severity not in DeviationSeverity.values:
         errors["severity"] = _("Choose major or minor.")
-    if not description.strip():
-        errors["description"] = _("Describe the deviation.")
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
         finding = _lock_open(finding_pk, actor)
+        visit = _visit_of(finding)
+        sentence = _sentence(finding, visit)
         deviation = save_form(
             actor=actor,
             spec=registry.get("DV"),
             subject=finding.subject,
             values={
-                "occurred_on": _deviation_date(finding),
+                "occurred_on": _deviation_date(finding, visit),
                 "category": DeviationCategory.VISIT_WINDOW,
                 "severity": severity,
-                "description": description.strip(),
+                "description": description.strip() or sentence,
                 "action": action.strip(),
             },
             complete=True,
         )
         assert isinstance(deviation, ProtocolDeviation)
-        _decide(actor, finding, DeviationDecision.CONFIRMED, "", deviation)
+        _decide(actor, finding, DeviationDecision.CONFIRMED, "", deviation, sentence)
         return deviation
 
 
@@ -149,7 +256,7 @@ def dismiss_suggested_deviation(*, actor: AbstractBaseUser, finding_pk: int, not
         raise ValidationError({"note": _("Say why the suggestion is dismissed.")})
     with transaction.atomic():
         finding = _lock_open(finding_pk, actor)
-        _decide(actor, finding, DeviationDecision.DISMISSED, note.strip(), None)
+        _decide(actor, finding, DeviationDecision.DISMISSED, note.strip(), None, "")
 
 
 def _decide(
@@ -158,6 +265,7 @@ def _decide(
     decision: str,
     note: str,
     deviation: ProtocolDeviation | None,
+    sentence: str,
 ) -> None:
     row = SuggestedDeviation.objects.create(
         finding=finding,
@@ -174,7 +282,7 @@ def _decide(
         obj=row,
         changes=[("DVDECISION", None, decision)],
         subject_id=finding.subject_id,
-        reason_text=note or finding.message,
+        reason_text=note or sentence or finding.message,
         visit_code=finding.visit_code,
         source="web",
     )

@@ -120,7 +120,7 @@ def test_out_of_window_visit_arrives_as_a_suggestion(client, people, investigato
 
     response = client.get(reverse("adverse_events:deviations"))
 
-    assert [f.pk for f, _url in response.context["suggestions"]] == [finding.pk]
+    assert [f.pk for f, _url, _sentence in response.context["suggestions"]] == [finding.pk]
     assert f'data-testid="suggestion-{finding.pk}"' in response.content.decode()
 
 
