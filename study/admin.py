@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from study.models import AuthEvent, Membership, Site
 from study.services import sync_user_groups
@@ -31,6 +32,8 @@ class StudyUserAdmin(UserAdmin):
     inlines = [MembershipInline]
     list_display = ["username", "first_name", "last_name", "role", "is_active", "last_login"]
     list_select_related = ["membership"]
+    # The study role, by its label; the groups behind it are named by code (role:monitor).
+    list_filter = ["membership__role", "is_active", "is_staff"]
     # Groups follow the study role; they are not picked by hand.
     fieldsets = tuple(
         (
@@ -47,7 +50,7 @@ class StudyUserAdmin(UserAdmin):
         for name, opts in UserAdmin.fieldsets  # type: ignore[union-attr]
     )
 
-    @admin.display(description="role")
+    @admin.display(description=_("role"))
     def role(self, obj: Any) -> str:
         membership = getattr(obj, "membership", None)
         return membership.get_role_display() if membership else "—"

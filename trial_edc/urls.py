@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
+from django.utils.translation import gettext_lazy as _
 
-admin.site.site_header = "ANLO-HCC EDC administration"
-admin.site.site_title = "EDC admin"
+admin.site.site_header = _("ANLO-HCC EDC administration")
+admin.site.site_title = _("EDC admin")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
