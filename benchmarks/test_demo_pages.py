@@ -58,6 +58,43 @@ def test_demo_pages() -> None:
         _measure(label, partial(client.get, url))
 
 
+def test_demo_outcomes_page_with_its_figures() -> None:
+    """What a person waits for: the outcomes page and its five figures, as the browser asks
+    for them (the page, then each <img> URL), with nothing cached and then again."""
+    import re
+
+    from django.core.cache import caches
+
+    from outcomes import figures
+
+    call_command("seed_demo", stdout=io.StringIO())
+    client = Client()
+    client.force_login(_user("medmonitor"))
+
+    def page_and_figures() -> dict[str, float]:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        html = client.get(reverse("outcomes:study")).content.decode()
+        timings["page"] = time.perf_counter() - started
+        for src, name in re.findall(r'<img[^>]*src="([^"]+)"[^>]*data-testid="figure-(\w+)"', html):
+            begun = time.perf_counter()
+            assert client.get(src.replace("&amp;", "&")).status_code == 200
+            timings[name] = time.perf_counter() - begun
+        return timings
+
+    print()
+    for label in ("cold", "warm", "warm", "warm"):
+        if label == "cold":
+            caches["default"].clear()
+        drawn = figures.DRAWN["svg"]
+        timings = page_and_figures()
+        parts = ", ".join(f"{k} {v * 1000:.0f}" for k, v in timings.items())
+        print(
+            f"{'outcomes page + 5 figures, ' + label:<40} {sum(timings.values()) * 1000:8.1f} ms "
+            f"({figures.DRAWN['svg'] - drawn} drawn; ms: {parts})"
+        )
+
+
 def _user(username: str):  # type: ignore[no-untyped-def]
     from django.contrib.auth import get_user_model
 

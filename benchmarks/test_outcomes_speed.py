@@ -116,7 +116,7 @@ def test_outcomes_page_html_at_2000_subjects(rf) -> None:  # type: ignore[no-unt
                 for o in outcomes[:SUBJECTS_PER_PAGE]
             ],
             "summary": summary,
-            "figures": [(name, charts.FIGURE_TITLES[name]()) for name in charts.FIGURES],
+            "figures": [(name, charts.FIGURE_TITLES[name](), "") for name in charts.FIGURES],
             "at_risk_months": charts.AT_RISK_MONTHS,
             "km_rows": [("PFS", "km_pfs", summary.pfs), ("OS", "km_os", summary.os)],
         },
@@ -126,3 +126,32 @@ def test_outcomes_page_html_at_2000_subjects(rf) -> None:  # type: ignore[no-unt
         f"\n{N} subjects: page HTML {time.perf_counter() - started:.3f} s ({len(html) // 1024} KiB)"
     )
     assert "outcome-subjects" in html
+
+
+@pytest.mark.parametrize("n", [28, N])
+def test_outcomes_figures_cold_and_warm_at_size(n: int) -> None:
+    """The page's five figures through the figure cache (outcomes.figure_cache): cold (drawn)
+    and warm (the fingerprint of each figure's inputs, then a cache hit)."""
+    from django.core.cache import caches
+
+    from outcomes import figure_cache, figures
+
+    rng = random.Random(5)
+    outcomes = [_synthetic(rng, i) for i in range(n)]
+    summary = study_summary(outcomes)
+    caches["default"].clear()
+    print()
+    for label in ("cold", "warm", "warm", "warm"):
+        drawn = figures.DRAWN["svg"]
+        started = time.perf_counter()
+        parts = []
+        for name in charts.FIGURES:
+            begun = time.perf_counter()
+            spec = charts.figure_spec(name, outcomes, summary)
+            figure_cache.get_or_draw(scope="bench", spec=spec, fmt="svg")
+            parts.append(f"{name} {(time.perf_counter() - begun) * 1000:.0f}")
+        print(
+            f"{n} subjects, 5 figures {label}: {time.perf_counter() - started:.3f} s "
+            f"({figures.DRAWN['svg'] - drawn} drawn; ms: {', '.join(parts)})"
+        )
+    assert summary.n == n

@@ -3,7 +3,8 @@ CSV tables out (the drawing itself is outcomes.figures)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -52,14 +53,66 @@ def _km_curve(label: str, km: Any) -> figures.KmCurve:
     )
 
 
+@dataclass(frozen=True)
+class FigureSpec:
+    """Everything a figure is drawn from: the builder of ``outcomes.figures``, its data and
+    its texts (already translated). Two equal specs draw byte-identical figures, so the
+    figure cache keys on ``repr(spec)`` (outcomes.figure_cache)."""
+
+    name: str
+    builder: str  # the name of a function of outcomes.figures
+    data: tuple[Any, ...]
+    options: tuple[tuple[str, Any], ...]
+
+
+_BUILDERS: dict[str, Callable[..., Any]] = {
+    "km_figure": figures.km_figure,
+    "waterfall_figure": figures.waterfall_figure,
+    "swimmer_figure": figures.swimmer_figure,
+    "spider_figure": figures.spider_figure,
+}
+
+
+def _spec(name: str, builder: str, data: Sequence[Any], **options: Any) -> FigureSpec:
+    def frozen(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return tuple((k, frozen(v)) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return tuple(frozen(v) for v in value)
+        return value
+
+    return FigureSpec(
+        name=name,
+        builder=builder,
+        data=tuple(data),
+        options=tuple((k, frozen(v)) for k, v in options.items()),
+    )
+
+
+def draw(spec: FigureSpec) -> Any:
+    """The matplotlib Figure of ``spec`` (the expensive part: 0.1-6 s)."""
+    options = {
+        key: dict(value) if key in ("legend_labels",) else value for key, value in spec.options
+    }
+    return _BUILDERS[spec.builder](list(spec.data), **options)
+
+
 def figure(name: str, outcomes: Sequence[SubjectOutcome], summary: StudySummary) -> Any:
     """The matplotlib Figure ``name`` (one of FIGURES)."""
+    return draw(figure_spec(name, outcomes, summary))
+
+
+def figure_spec(name: str, outcomes: Sequence[SubjectOutcome], summary: StudySummary) -> FigureSpec:
+    """What figure ``name`` (one of FIGURES) is drawn from, in the active language. Cheap
+    (no drawing): the page computes it for every figure to know each one's fingerprint."""
     dosed = [o for o in outcomes if o.dosed]
     labels = bor_labels()
     if name in ("km_pfs", "km_os"):
         km = summary.pfs if name == "km_pfs" else summary.os
         title = _("Progression-free survival") if name == "km_pfs" else _("Overall survival")
-        return figures.km_figure(
+        return _spec(
+            name,
+            "km_figure",
             [_km_curve(_("All subjects (N = %(n)d)") % {"n": summary.n}, km)] if dosed else [],
             title=title,
             x_label=_("Months since Day 1"),
@@ -78,7 +131,9 @@ def figure(name: str, outcomes: Sequence[SubjectOutcome], summary: StudySummary)
             for o in dosed
             if o.best_change is not None
         ]
-        return figures.waterfall_figure(
+        return _spec(
+            name,
+            "waterfall_figure",
             bars,
             title=_("Best change of the target sum from baseline"),
             y_label=_("Change from baseline (%)"),
@@ -86,7 +141,9 @@ def figure(name: str, outcomes: Sequence[SubjectOutcome], summary: StudySummary)
             empty_text=_("No tumour assessment after baseline yet."),
         )
     if name == "swimmer":
-        return figures.swimmer_figure(
+        return _spec(
+            name,
+            "swimmer_figure",
             [swimmer_lane(o) for o in dosed],
             title=_("Time on treatment and in follow-up"),
             x_label=_("Months since Day 1"),
@@ -103,7 +160,9 @@ def figure(name: str, outcomes: Sequence[SubjectOutcome], summary: StudySummary)
             truncated_text=_("%(shown)d of %(total)d subjects shown (longest follow-up)"),
         )
     if name == "spider":
-        return figures.spider_figure(
+        return _spec(
+            name,
+            "spider_figure",
             [
                 figures.SpiderSeries(
                     subject_id=o.subject_id,

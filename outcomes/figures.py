@@ -27,6 +27,7 @@ import math
 import re
 import threading
 import weakref
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -187,6 +188,15 @@ _RC: dict[RcKeyType, Any] = {
 
 _LOCK = threading.RLock()
 
+#: How many figures this process has built (``"figure"``) and rendered (``"svg"``,
+#: ``"png"``): what a cache in front of this module saves is counted here, not guessed.
+DRAWN: Counter[str] = Counter()
+
+
+def font_families() -> tuple[str, ...]:
+    """The font families figures are drawn with, in order of preference."""
+    return tuple(_FONTS)
+
 
 @contextmanager
 def _style() -> Iterator[None]:
@@ -251,6 +261,7 @@ class _Ids:
 def _new_figure(title: str, summary: str, height: float = HEIGHT_IN) -> Figure:
     fig = Figure(figsize=(WIDTH_IN, height), layout="constrained")
     _META[fig] = _Meta(title=title, summary=summary)
+    DRAWN["figure"] += 1
     return fig
 
 
@@ -792,6 +803,7 @@ def render(fig: Figure, fmt: Literal["svg", "png"], *, dpi: int = PNG_DPI) -> st
         metadata["Description"] = meta.summary
     buffer = io.BytesIO()
     with _style():
+        DRAWN[fmt] += 1
         if fmt == "svg":
             fig.savefig(buffer, format="svg", metadata={**metadata, "Date": None})
         elif fmt == "png":

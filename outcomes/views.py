@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -83,9 +83,19 @@ SUBJECTS_PER_PAGE = 50
 def study_outcomes_page(request: HttpRequest) -> HttpResponse:
     """KM curves of PFS and OS, the summary table, waterfall, swimmer and spider plots."""
     from outcomes import charts
+    from outcomes.figure_cache import fingerprint
 
     outcomes, summary = _study(request)
-    figures_list = [(name, charts.FIGURE_TITLES[name]()) for name in charts.FIGURES]
+    # Each figure's URL carries the fingerprint of what it is drawn from (outcomes.figure_cache):
+    # the image request then finds it in the cache without reading the study again.
+    figures_list = [
+        (
+            name,
+            charts.FIGURE_TITLES[name](),
+            fingerprint(charts.figure_spec(name, outcomes, summary)),
+        )
+        for name in charts.FIGURES
+    ]
     from django.core.paginator import Paginator
 
     page = Paginator(outcomes, SUBJECTS_PER_PAGE).get_page(request.GET.get("page"))
@@ -106,17 +116,33 @@ def study_outcomes_page(request: HttpRequest) -> HttpResponse:
 
 @require_perm(OUTCOMES)
 def study_figure(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
-    """One figure as SVG (shown with <img>) or PNG (download)."""
-    from outcomes import charts, figures
+    """One figure as SVG (shown with <img>) or PNG (download), drawn once per content.
+
+    ``?v=`` (the fingerprint the page computed) finds the figure in the cache without
+    reading the study; otherwise, or on a miss, the current data is read and the figure is
+    drawn only if no figure of exactly that data is cached (outcomes.figure_cache). The
+    ETag is the fingerprint: a client holding the figure gets 304 Not Modified.
+    """
+    from django.utils.cache import get_conditional_response
+
+    from outcomes import charts, figure_cache, figures
 
     if name not in charts.FIGURES or fmt not in ("svg", "png"):
         raise Http404
-    outcomes, summary = _study(request)
-    fig = charts.figure(name, outcomes, summary)
-    if fmt == "svg":
-        response = HttpResponse(figures.render(fig, "svg"), content_type="image/svg+xml")
-    else:
-        response = HttpResponse(figures.render(fig, "png"), content_type="image/png")
+    kind: Literal["svg", "png"] = "svg" if fmt == "svg" else "png"
+    scope = figure_cache.scope_of(request.user)
+    drawn = figure_cache.cached(scope=scope, fmt=kind, version=request.GET.get("v", ""))
+    if drawn is None:
+        outcomes, summary = _study(request)
+        spec = charts.figure_spec(name, outcomes, summary)
+        drawn = figure_cache.get_or_draw(scope=scope, spec=spec, fmt=kind)
+    etag = drawn.etag(kind)
+    not_modified = get_conditional_response(request, etag=etag)
+    if not_modified is not None:
+        not_modified["ETag"] = etag
+        return not_modified  # type: ignore[return-value]
+    response = HttpResponse(drawn.content, content_type=figures.CONTENT_TYPES[kind])
+    response["ETag"] = etag
     if request.GET.get("download"):
         response["Content-Disposition"] = (
             f'attachment; filename="{protocol.STUDY_CODE}-{name}.{fmt}"'
