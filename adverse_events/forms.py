@@ -37,13 +37,11 @@ def _ctcae_language_note() -> list[HTML]:
     ]
 
 
-GENERIC_GRADES = [(n, _("Grade %(n)d") % {"n": n}) for n in range(1, 6)]
-
-
 def grade_choices(term: CtcaeTerm | None) -> list[tuple[int, str]]:
     """The grades a term defines, each with its CTCAE text (all five until a term is chosen)."""
     if term is None:
-        return list(GENERIC_GRADES)
+        # Built per call: a lazy string formatted at import would stay in English.
+        return [(n, _("Grade %(n)d") % {"n": n}) for n in range(1, 6)]
     return [
         (n, format_html("<strong>{}</strong> {}", _("Grade %(n)d") % {"n": n}, text))
         for n, text in term.grades()

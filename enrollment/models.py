@@ -179,6 +179,8 @@ class EligibilityAnswer(RepeatingRow):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = _("eligibility answer")
+        verbose_name_plural = _("eligibility answers")
 
 
 class History(CaseReportForm):

@@ -51,3 +51,13 @@ def test_a_term_search_in_chinese_without_match_says_to_type_english(client, inv
     html = client.get(reverse("adverse_events:term_search"), {"term": "高血压"}).content.decode()
 
     assert _in("zh-hans", HINT) in html
+
+
+def test_the_generic_grades_follow_the_language_of_the_request() -> None:
+    from adverse_events.forms import grade_choices
+
+    with translation.override("zh-hans"):
+        labels = [str(label) for _n, label in grade_choices(None)]
+        expected = [gettext("Grade %(n)d") % {"n": n} for n in range(1, 6)]
+
+    assert labels == expected and expected[0] != "Grade 1"
