@@ -19,6 +19,8 @@ run: $(STAMP)
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@# Chinese in the PNG figures needs a CJK font: say which one, or what to install.
+	@$(BIN)/python manage.py figure_fonts
 	$(BIN)/python manage.py seed_demo
 	@scripts/serve
 

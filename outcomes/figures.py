@@ -23,8 +23,11 @@ cannot run script, and the page's CSP does not apply to it); :func:`alt_text` gi
 from __future__ import annotations
 
 import io
+import logging
 import math
 import re
+import shutil
+import subprocess
 import threading
 import weakref
 from collections import Counter
@@ -38,6 +41,7 @@ import numpy as np
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
@@ -48,11 +52,15 @@ if TYPE_CHECKING:
 __all__ = [
     "BOR_COLORS",
     "CONTENT_TYPES",
+    "NO_CJK_FONT_HELP",
+    "FontChoice",
     "KmCurve",
     "SpiderSeries",
     "SwimmerLane",
     "WaterfallBar",
     "alt_text",
+    "cjk_font",
+    "font_families",
     "km_figure",
     "render",
     "spider_figure",
@@ -148,17 +156,111 @@ PNG_DPI = 150
 MAX_SWIMMER_LANES = 80
 MAX_TICK_LABELS = 40
 
-_PREFERRED_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC")
+_PREFERRED_FONTS = (
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "Noto Sans SC",
+    "Droid Sans Fallback",
+)
 # Extra CJK families for the browser that shows the SVG (text stays text in the SVG).
 _CLIENT_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei")
+_LATIN_FONT = "DejaVu Sans"  # ships with matplotlib: always there
+_CJK_PROBE = "中文"
+
+#: What to tell a person whose machine draws Chinese as empty boxes.
+NO_CJK_FONT_HELP = (
+    "No CJK font found: Chinese text in the outcome figures (PNG downloads) is drawn as "
+    "empty boxes. Install one, e.g. 'apt-get install fonts-wqy-microhei' (Debian/Ubuntu), "
+    "'dnf install wqy-microhei-fonts' (Fedora) or Noto Sans CJK, then restart the server."
+)
+
+logger = logging.getLogger(__name__)
 
 
-def _server_fonts() -> list[str]:
-    installed = {entry.name for entry in font_manager.fontManager.ttflist}
-    return [name for name in _PREFERRED_FONTS if name in installed] + ["DejaVu Sans"]
+@dataclass(frozen=True)
+class FontChoice:
+    """The font figures draw Chinese with: its family (as matplotlib names it) and file."""
+
+    family: str
+    path: str
 
 
-_FONTS = _server_fonts()
+def _covers_cjk(path: str) -> bool:
+    try:
+        font = FT2Font(path)
+    except (OSError, RuntimeError):
+        return False
+    return all(font.get_char_index(ord(char)) for char in _CJK_PROBE)
+
+
+def _from_font_manager() -> FontChoice | None:
+    """A preferred CJK family matplotlib's font list knows, else any font there with CJK
+    glyphs (the list is matplotlib's cache of the system fonts)."""
+    entries = font_manager.fontManager.ttflist
+    for name in _PREFERRED_FONTS:
+        entry = next((e for e in entries if e.name == name), None)
+        if entry is not None:
+            return FontChoice(entry.name, str(entry.fname))
+    for entry in sorted(entries, key=lambda e: (e.name, str(e.fname))):
+        if _covers_cjk(str(entry.fname)):
+            return FontChoice(entry.name, str(entry.fname))
+    return None
+
+
+def _from_fontconfig() -> FontChoice | None:
+    """A Chinese font fontconfig knows but matplotlib's cached list does not (installed
+    after matplotlib built its cache): added to matplotlib's font list for this process."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return None
+    try:
+        listing = subprocess.run(
+            [fc_list, ":lang=zh", "file", "family"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found: dict[str, str] = {}
+    for line in sorted(listing.splitlines()):
+        path, _sep, families = line.partition(": ")
+        for family in families.split(","):
+            found.setdefault(family.strip(), path.strip())
+    ranked = [found[name] for name in _PREFERRED_FONTS if name in found]
+    for path in ranked + sorted(set(found.values()) - set(ranked)):
+        if not _covers_cjk(path):
+            continue
+        try:
+            font_manager.fontManager.addfont(path)
+            family = font_manager.FontProperties(fname=path).get_name()
+        except (OSError, RuntimeError, ValueError):
+            continue
+        return FontChoice(family, path)
+    return None
+
+
+def _find_cjk_font() -> FontChoice | None:
+    choice = _from_font_manager() or _from_fontconfig()
+    if choice is None:
+        logger.warning(NO_CJK_FONT_HELP)
+    return choice
+
+
+_CJK_FONT = _find_cjk_font()
+
+
+def cjk_font() -> FontChoice | None:
+    """The font Chinese text is drawn with; None when the machine has none (then Chinese
+    shows as empty boxes in PNGs, and ``NO_CJK_FONT_HELP`` says what to install; the SVG
+    still names CJK families for the browser, which has its own fonts)."""
+    return _CJK_FONT
+
+
+_FONTS = ([_CJK_FONT.family] if _CJK_FONT else []) + [_LATIN_FONT]
 _SVG_FONT_FAMILY = (
     ", ".join(f"'{name}'" for name in dict.fromkeys([*_FONTS[:-1], *_CLIENT_FONTS, _FONTS[-1]]))
     + ", sans-serif"
