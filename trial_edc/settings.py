@@ -120,7 +120,11 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Persistent connections (60 s), checked before each request reuses one: after the
+    # database restarts, a dead connection is replaced instead of failing the request.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
 else:
     DATABASES = {
         "default": {
@@ -236,6 +240,8 @@ if env_bool("DJANGO_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# A form sent with a stale token (page open too long, session ended): the site's own page.
+CSRF_FAILURE_VIEW = "study.views.csrf_failure"
 
 # Content security policy: our own static files only, no inline script or style.
 CONTENT_SECURITY_POLICY = {

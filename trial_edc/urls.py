@@ -6,6 +6,12 @@ from django.utils.translation import gettext_lazy as _
 admin.site.site_header = _("ANLO-HCC EDC administration")
 admin.site.site_title = _("EDC admin")
 
+# Error pages in the site's layout (study.views); the 500 page needs no database.
+handler400 = "study.views.bad_request"
+handler403 = "study.views.permission_denied"
+handler404 = "study.views.page_not_found"
+handler500 = "study.views.server_error"
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
