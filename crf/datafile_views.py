@@ -2,14 +2,18 @@
 
 An upload is first checked as a dry run and shown as a preview (what will change,
 or every error); the file waits under MEDIA_ROOT/imports/<sha256>.json until the
-data manager confirms it with a reason, and only then is it imported.
+data manager confirms it with a reason, and only then is it imported (an unconfirmed
+preview is removed after a day: crf.import_previews).
+
+Size: study.middleware.RequestSizeLimitMiddleware refuses a request larger than
+EDC_MAX_UPLOAD_MB before anything reads its body (the CSRF check would); the form
+checks the file itself against the same limit.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 from typing import Any, cast
 
 from django import forms
@@ -23,12 +27,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crf.datafile import DataFileError, ImportReport, dumps, export_document, import_document, parse
+from crf.import_previews import preview_path
 from study import protocol
 from study.roles import EXPORT, IMPORT
 from study.scoping import require_perm
 
 SESSION_KEY = "crf_data_import_sha256"
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -49,15 +53,11 @@ class ConfirmForm(forms.Form):
     )
 
 
-def _pending_path(sha256: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / "imports" / f"{sha256}.json"
-
-
 def _pending_file(request: HttpRequest, sha256: str) -> bytes | None:
     """The file this person uploaded for preview, unchanged since; None otherwise."""
     if not _SHA256.match(sha256) or request.session.get(SESSION_KEY) != sha256:
         return None
-    path = _pending_path(sha256)
+    path = preview_path(sha256)
     if not path.exists():
         return None
     raw = path.read_bytes()
@@ -96,12 +96,20 @@ def data_export(request: HttpRequest) -> HttpResponse:
 @require_perm(IMPORT)
 @require_http_methods(["GET", "POST"])
 def data_import(request: HttpRequest) -> HttpResponse:
-    """Upload a study data file: checked as a dry run and shown as a preview."""
+    """Upload a study data file: checked as a dry run and shown as a preview.
+
+    A refused file is shown on the field with HTTP 400 (413 when it is too large).
+    """
     form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
-    if form.is_bound and form.is_valid():
+    status = 200
+    if form.is_bound and not form.is_valid():
+        status = 400
+    elif form.is_bound:
         upload: Any = form.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            form.add_error("file", _("The file is larger than 50 MB."))
+        limit_mb = settings.EDC_MAX_UPLOAD_MB
+        if upload.size > limit_mb * 1024 * 1024:
+            form.add_error("file", _("The file is larger than %(size)d MB.") % {"size": limit_mb})
+            status = 413
         else:
             raw = upload.read()
             sha256 = hashlib.sha256(raw).hexdigest()
@@ -110,13 +118,14 @@ def data_import(request: HttpRequest) -> HttpResponse:
             except (UnicodeDecodeError, DataFileError) as error:
                 message = str(error) if isinstance(error, DataFileError) else ""
                 form.add_error("file", message or _("The file is not UTF-8 text."))
+                status = 400
             else:
-                path = _pending_path(sha256)
+                path = preview_path(sha256)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(raw)
                 request.session[SESSION_KEY] = sha256
                 return _preview(request, report)
-    return render(request, "crf/data_import.html", {"form": form})
+    return render(request, "crf/data_import.html", {"form": form}, status=status)
 
 
 @require_perm(IMPORT)
@@ -139,7 +148,7 @@ def data_import_confirm(request: HttpRequest) -> HttpResponse:
     )
     if report.errors:  # the data changed since the preview
         return _preview(request, report, form)
-    _pending_path(sha256).unlink(missing_ok=True)
+    preview_path(sha256).unlink(missing_ok=True)
     del request.session[SESSION_KEY]
     s = report.summary
     messages.success(

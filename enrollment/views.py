@@ -130,6 +130,7 @@ def eligibility(request: HttpRequest, subject: Subject) -> HttpResponse:
     )
     errors: list[str] = []
     stale = ""
+    bad_version = False
     if posted and request.headers.get("HX-Request") and request.GET.get("check"):
         # Live verdict while answering: nothing is saved.
         return render(
@@ -145,6 +146,16 @@ def eligibility(request: HttpRequest, subject: Subject) -> HttpResponse:
         except ValueError:
             day = None
             errors.append(_("IEDAT must be a date as YYYY-MM-DD."))
+        try:
+            expected_version = int(request.POST.get("version") or 0)
+        except ValueError:  # a tampered or truncated form: 400, not a server error
+            bad_version = True
+            errors.append(
+                _(
+                    "The page sent a form version that is not a number: reload the page and "
+                    "enter your answers again."
+                )
+            )
         if not errors:
             try:
                 save_form(
@@ -155,7 +166,7 @@ def eligibility(request: HttpRequest, subject: Subject) -> HttpResponse:
                     instance=instance,
                     values={"confirmed_on": day},
                     groups={"IE": [{"criterion_code": c, "answer": a} for c, a in answers.items()]},
-                    expected_version=int(request.POST.get("version") or 0),
+                    expected_version=expected_version,
                     complete=all(answers.values()) and day is not None,
                     reason=_reason_from(request),
                 )
@@ -178,7 +189,8 @@ def eligibility(request: HttpRequest, subject: Subject) -> HttpResponse:
         "reasons": _web_reasons(),
         **_verdict_context(criteria, answers, kinds),
     }
-    return render(request, "enrollment/eligibility.html", context, status=409 if stale else 200)
+    status = 409 if stale else 400 if bad_version else 200
+    return render(request, "enrollment/eligibility.html", context, status=status)
 
 
 def _verdict_context(

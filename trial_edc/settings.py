@@ -85,11 +85,14 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # before the CSRF check, which reads a whole POST body: an oversized upload gets 413 unread
+    "study.middleware.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "study.middleware.IdleSessionTimeoutMiddleware",
+    "study.middleware.NoStoreMiddleware",  # Cache-Control: no-store for signed-in people
     "study.middleware.SiteTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -172,6 +175,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "adverse_events.tasks.scan_sae_deadlines",
         "schedule": float(SAE_DEADLINE_SCAN_SECONDS),
     },
+    # Study data file previews nobody confirmed: removed after a day (crf.import_previews).
+    "import-previews": {"task": "crf.tasks.remove_stale_import_previews", "schedule": 3600.0},
 }
 
 # --- Mail ---------------------------------------------------------------------------------
@@ -288,6 +293,14 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
+
+# Uploads: the largest file (the study data file) in MB. study.middleware refuses a larger
+# request from its Content-Length before the body is read; the proxy sets the same limit
+# (docs/deploy.md). Form fields other than files may hold 2.5 MB; a file over 2.5 MB is
+# streamed to a temporary file instead of memory.
+EDC_MAX_UPLOAD_MB = 50
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

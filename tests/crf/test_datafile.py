@@ -627,7 +627,7 @@ def test_an_upload_that_is_not_json_is_refused_on_the_field(client, dm, settings
 
     response = client.post(reverse("crf:data_import"), {"file": upload})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "The file is not valid JSON (line 1, column 2" in response.content.decode()
 
 

@@ -36,7 +36,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        actor = self._actor(options["user"])
+        # The arguments and the file are checked before the database is opened: a file
+        # that is not a study data file (not UTF-8, not JSON, nested too deep) is a
+        # message and exit status 1, never a traceback.
         if not options["reason"].strip():
             raise CommandError("Give a reason for the import (--reason).")
         raw = sys.stdin.buffer.read() if options["file"] == "-" else self._read(options["file"])
@@ -45,6 +47,7 @@ class Command(BaseCommand):
             document = parse(raw.decode("utf-8-sig"))
         except (UnicodeDecodeError, DataFileError) as error:
             raise CommandError(f"{options['file']}: {error}") from None
+        actor = self._actor(options["user"])
         try:
             report = import_document(
                 document=document,
