@@ -13,7 +13,7 @@ the finding's stored message (in the language of whoever saved the form) is not 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,13 +48,13 @@ def deviations_for(user: Any) -> QuerySet[ProtocolDeviation]:
 
 @dataclass(frozen=True)
 class WindowMiss:
-    """How far a visit was held outside its window: ``days`` before it opened or after it closed."""
+    """How far a date fell outside a visit window: ``days`` before it opened or after it closed."""
 
     days: int
     late: bool
 
 
-def window_miss(held_on: dt.date, start: dt.date | None, end: dt.date | None) -> WindowMiss | None:
+def window_miss(day: dt.date, start: dt.date | None, end: dt.date | None) -> WindowMiss | None:
     """Days outside the window [start, end] (both days inside), or None when inside or no window.
 
     protocol.md "Visit schedule": a cycle visit is due on its day +/- the window;
@@ -62,82 +62,147 @@ def window_miss(held_on: dt.date, start: dt.date | None, end: dt.date | None) ->
     """
     if start is None or end is None:
         return None
-    if held_on > end:
-        return WindowMiss((held_on - end).days, late=True)
-    if held_on < start:
-        return WindowMiss((start - held_on).days, late=False)
+    if day > end:
+        return WindowMiss((day - end).days, late=True)
+    if day < start:
+        return WindowMiss((start - day).days, late=False)
     return None
 
 
 def window_sentence(
-    visit_code: str, held_on: dt.date | None, start: dt.date | None, end: dt.date | None
+    visit_code: str,
+    day: dt.date | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    *,
+    form: str = "",
 ) -> str:
-    """One sentence a person reads: which visit, when held, how many days out of which window.
+    """One sentence a person reads: which visit, which date, how many days out of which window.
 
-    "C3D1 held on 2026-04-02, 5 days after its window closed (2026-03-24 – 2026-03-28)."
-    Without a held date or window (the visit changed since), a plain sentence.
+    ``form`` empty: the visit itself was held on ``day`` ("C3D1 held on 2026-04-02, 5 days
+    after its window closed (2026-03-24 – 2026-03-28)."); else the form whose date it is
+    ("C2D1: Vital signs dated 2026-03-08, 2 days after the visit window closed (…)."), for a
+    visit held in its window whose assessment was not. Without a date or window (changed
+    since), a plain sentence.
     """
-    miss = window_miss(held_on, start, end) if held_on is not None else None
-    if held_on is None or miss is None or start is None or end is None:
+    miss = window_miss(day, start, end) if day is not None else None
+    if day is None or miss is None or start is None or end is None:
         return _("%(visit)s held out of its window.") % {"visit": visit_code or "—"}
     values = {
         "visit": visit_code,
-        "held": held_on.isoformat(),
+        "form": form,
+        "date": day.isoformat(),
         "days": miss.days,
         "start": start.isoformat(),
         "end": end.isoformat(),
     }
-    if miss.late:
+    if not form and miss.late:
         text = ngettext(
-            "%(visit)s held on %(held)s, %(days)d day after its window closed "
+            "%(visit)s held on %(date)s, %(days)d day after its window closed "
             "(%(start)s – %(end)s).",
-            "%(visit)s held on %(held)s, %(days)d days after its window closed "
+            "%(visit)s held on %(date)s, %(days)d days after its window closed "
+            "(%(start)s – %(end)s).",
+            miss.days,
+        )
+    elif not form:
+        text = ngettext(
+            "%(visit)s held on %(date)s, %(days)d day before its window opened "
+            "(%(start)s – %(end)s).",
+            "%(visit)s held on %(date)s, %(days)d days before its window opened "
+            "(%(start)s – %(end)s).",
+            miss.days,
+        )
+    elif miss.late:
+        text = ngettext(
+            "%(visit)s: %(form)s dated %(date)s, %(days)d day after the visit window closed "
+            "(%(start)s – %(end)s).",
+            "%(visit)s: %(form)s dated %(date)s, %(days)d days after the visit window closed "
             "(%(start)s – %(end)s).",
             miss.days,
         )
     else:
         text = ngettext(
-            "%(visit)s held on %(held)s, %(days)d day before its window opened "
+            "%(visit)s: %(form)s dated %(date)s, %(days)d day before the visit window opened "
             "(%(start)s – %(end)s).",
-            "%(visit)s held on %(held)s, %(days)d days before its window opened "
+            "%(visit)s: %(form)s dated %(date)s, %(days)d days before the visit window opened "
             "(%(start)s – %(end)s).",
             miss.days,
         )
     return text % values
 
 
-def _visit_of(finding: CheckFinding) -> Visit | None:
-    return Visit.objects.filter(subject_id=finding.subject_id, code=finding.visit_code).first()
-
-
-def _sentence(finding: CheckFinding, visit: Visit | None) -> str:
-    if visit is None:
-        return window_sentence(finding.visit_code, None, None, None)
-    return window_sentence(visit.code, visit.held_on, visit.window_start, visit.window_end)
-
-
 @dataclass(frozen=True)
 class Suggestion:
-    """A suggested deviation as the page shows it."""
+    """A suggested deviation as the page shows it: the date found out of window, the sentence."""
 
     finding: CheckFinding
+    day: dt.date | None
     sentence: str
 
 
+def _checked_dates(findings: list[CheckFinding]) -> dict[int, dt.date]:
+    """The date each finding checked (its form's variable, e.g. VS VSDAT), by finding id:
+    one query per form and variable (the findings keep the record, not the date)."""
+    groups: dict[tuple[str, str], list[CheckFinding]] = defaultdict(list)
+    for finding in findings:
+        groups[(finding.form_code, finding.variable)].append(finding)
+    dates: dict[int, dt.date] = {}
+    for (form_code, variable), group in groups.items():
+        try:
+            spec = registry.get(form_code)
+            field = spec.variable(variable).field_name
+        except (KeyError, StopIteration):
+            continue
+        values = dict(
+            spec.model.objects.filter(pk__in=[f.object_id for f in group]).values_list("pk", field)
+        )
+        for finding in group:
+            value = values.get(finding.object_id)
+            if isinstance(value, dt.date):
+                dates[finding.pk] = value
+    return dates
+
+
+# A visit's (held_on, window_start, window_end).
+Window = tuple[dt.date | None, dt.date | None, dt.date | None]
+
+
+def _describe(findings: list[CheckFinding], windows: dict[int, Window]) -> list[Suggestion]:
+    """``windows``: by finding id, the visit's (held_on, window_start, window_end)."""
+    dates = _checked_dates(findings)
+    described = []
+    for finding in findings:
+        held_on, start, end = windows.get(finding.pk, (None, None, None))
+        day = dates.get(finding.pk, held_on)
+        try:
+            title = str(registry.get(finding.form_code).title)
+        except KeyError:
+            title = finding.form_code
+        form = "" if day == held_on else title
+        sentence = window_sentence(finding.visit_code, day, start, end, form=form)
+        described.append(Suggestion(finding, day, sentence))
+    return described
+
+
 def describe_suggestions(findings: list[CheckFinding]) -> list[Suggestion]:
-    """Each finding of ``suggestions_for`` with its sentence, in the active language."""
-    return [
-        Suggestion(
-            f,
-            window_sentence(
-                f.visit_code,
-                getattr(f, "visit_held_on", None),
-                getattr(f, "visit_window_start", None),
-                getattr(f, "visit_window_end", None),
-            ),
+    """Each finding of ``suggestions_for`` with its date and sentence, in the active language."""
+    windows: dict[int, Window] = {
+        f.pk: (
+            getattr(f, "visit_held_on", None),
+            getattr(f, "visit_window_start", None),
+            getattr(f, "visit_window_end", None),
         )
         for f in findings
-    ]
+    }
+    return _describe(findings, windows)
+
+
+def _describe_one(finding: CheckFinding) -> Suggestion:
+    visit = Visit.objects.filter(subject_id=finding.subject_id, code=finding.visit_code).first()
+    window: Window = (
+        (visit.held_on, visit.window_start, visit.window_end) if visit else (None, None, None)
+    )
+    return _describe([finding], {finding.pk: window})[0]
 
 
 def suggestions_for(user: Any) -> QuerySet[CheckFinding]:
@@ -182,13 +247,6 @@ def count_by_category(deviations: list[ProtocolDeviation], sites: list[str]) -> 
     return CategoryCounts(sites, rows, site_totals, sum(site_totals))
 
 
-def _deviation_date(finding: CheckFinding, visit: Visit | None) -> dt.date | None:
-    """The date the suggested deviation happened: the visit as held (else the finding's day)."""
-    if visit is not None and visit.held_on is not None:
-        return visit.held_on
-    return timezone.localdate(finding.created_at)
-
-
 def _lock_open(finding_pk: int, user: Any) -> CheckFinding:
     finding = (
         CheckFinding.objects.select_for_update()
@@ -230,14 +288,15 @@ def confirm_suggested_deviation(
         raise ValidationError(errors)
     with transaction.atomic():
         finding = _lock_open(finding_pk, actor)
-        visit = _visit_of(finding)
-        sentence = _sentence(finding, visit)
+        # The deviation happened on the date found out of window (else the finding's day).
+        described = _describe_one(finding)
+        sentence = described.sentence
         deviation = save_form(
             actor=actor,
             spec=registry.get("DV"),
             subject=finding.subject,
             values={
-                "occurred_on": _deviation_date(finding, visit),
+                "occurred_on": described.day or timezone.localdate(finding.created_at),
                 "category": DeviationCategory.VISIT_WINDOW,
                 "severity": severity,
                 "description": description.strip() or sentence,

@@ -15,11 +15,14 @@ from adverse_events import deviations as dv
 from adverse_events.models import ProtocolDeviation
 from crf import registry
 from crf.models import AuditEntry, CheckFinding, Visit
-from crf.services import save_form
+from crf.services import Reason, save_form
 from enrollment.demo import screen_and_enrol
 from study.models import Role
 
-from .conftest import START
+from visits.demo import treat
+from visits.models import VitalSigns
+
+from .conftest import DAY1, START
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +196,40 @@ def test_suggestion_sentence_in_chinese_is_not_the_raw_code(
     response = client.get(reverse("adverse_events:deviations"), HTTP_ACCEPT_LANGUAGE="zh-hans")
 
     assert "VISIT_WINDOW" not in visible_text(response.content.decode())
+
+
+def test_vitals_out_of_a_visit_held_in_window_name_the_form(
+    client, people, investigator, sites
+) -> None:
+    """The demo's case: C2D1 held in its window (first dose), its vital signs dated two days
+    after the window closed (a corrected source)."""
+    subject = screen_and_enrol(investigator, sites["01"], start=START)
+    treat(investigator, subject, day1=DAY1, cycles=2, course="PD")
+    c2 = Visit.objects.get(subject=subject, code="C2D1")
+    late = c2.window_end + dt.timedelta(days=2)
+    save_form(
+        actor=investigator,
+        spec=registry.get("VS"),
+        subject=subject,
+        visit=c2,
+        instance=VitalSigns.objects.get(subject=subject, visit=c2),
+        values={"assessed_on": late},
+        complete=True,
+        reason=Reason("NEW_SOURCE_INFORMATION", ""),
+    )
+    finding = CheckFinding.objects.get(subject=subject, check_code="VSDAT_window_deviation")
+    client.force_login(people[Role.DATA_MANAGER])
+
+    text = visible_text(client.get(reverse("adverse_events:deviations")).content.decode())
+    client.post(
+        reverse("adverse_events:decide_suggestion", kwargs={"finding_pk": finding.pk}),
+        {"decision": "confirm", "severity": "MINOR", "description": ""},
+    )
+
+    sentence = (
+        f"C2D1: Vital signs dated {late:%Y-%m-%d}, 2 days after the visit window closed "
+        f"({c2.window_start:%Y-%m-%d} – {c2.window_end:%Y-%m-%d})."
+    )
+    assert sentence in text
+    deviation = ProtocolDeviation.objects.get(subject=subject)
+    assert (deviation.description, deviation.occurred_on) == (sentence, late)
