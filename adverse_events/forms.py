@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout
 from django import forms
 from django.urls import reverse_lazy
@@ -114,8 +115,7 @@ class AdverseEventForm(CRFForm):
         for name in ("ongoing", "serious"):
             self.fields[name].widget = forms.RadioSelect(choices=YN.choices)
         criteria = [
-            Field(AdverseEvent.VARIABLES[n], wrapper_class="col-sm-6 col-lg-4")
-            for n in AdverseEvent.SERIOUSNESS_CRITERIA
+            InlineRadios(AdverseEvent.VARIABLES[n]) for n in AdverseEvent.SERIOUSNESS_CRITERIA
         ]
         soc = self.ctcae_term.soc if self.ctcae_term is not None else ""
         parts: list[Any] = [
@@ -135,37 +135,25 @@ class AdverseEventForm(CRFForm):
                 ),
                 *_ctcae_language_note(),
                 "term_other",
-                Div(
-                    Div("onset_on", css_class="col-sm-4"),
-                    Div("ongoing", css_class="col-sm-4"),
-                    Div("resolved_on", css_class="col-sm-4"),
-                    css_class="row",
-                ),
+                "onset_on",
+                InlineRadios("ongoing"),
+                "resolved_on",
                 Div("grade", css_id="ae-grade-field"),
             ),
             Fieldset(
                 _("Seriousness"),
-                "serious",
-                Div(*criteria, css_class="row"),
-                Div(
-                    Div("aware_on", css_class="col-sm-4"),
-                    css_class="row",
-                ),
+                InlineRadios("serious"),
+                Div(*criteria, css_class="edc-subfields"),
+                "aware_on",
                 "narrative",
             ),
             Fieldset(
                 _("Relationship, action and outcome"),
-                Div(
-                    Div("relationship", css_class="col-sm-4"),
-                    Div("action", css_class="col-sm-4"),
-                    Div("outcome", css_class="col-sm-4"),
-                    css_class="row",
-                ),
+                "relationship",
+                "action",
+                "outcome",
             ),
-            "mark_complete",
         ]
-        parts += [f for f in ("reason_code", "reason_text") if f in self.fields]
-        parts.append("version")
         self.helper.layout = Layout(*parts)
 
 

@@ -146,6 +146,15 @@ class NonTargetStatus(models.TextChoices):
     NOT_ASSESSED = "NOT_ASSESSED", _("Not assessed")
 
 
+class NonTargetResponse(models.TextChoices):
+    """The non-target response of a time point (RECIST 1.1 §4.3.3; derived, TANTRESP)."""
+
+    CR = "CR", _("Complete response")
+    NON_CR_NON_PD = "NON_CR_NON_PD", _("Non-CR/non-PD")
+    PD = "PD", _("Progressive disease")
+    NE = "NE", _("Not evaluable")
+
+
 class ImagingMethod(models.TextChoices):
     CT = "CT", "CT"
     MRI = "MRI", "MRI"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from crispy_forms.bootstrap import AppendedText
 from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Field, Fieldset, Layout, LayoutObject
 from django import forms
 from django.forms.models import BaseInlineFormSet, inlineformset_factory, modelform_factory
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from crf.display import ShownValue, field_text, variable_text
 from crf.models import CaseReportForm, ChangeReason
 from crf.registry import FormSpec, GroupSpec
 from crf.services import Reason
@@ -50,8 +54,61 @@ class PartialDateInput(forms.TextInput):
         super().__init__(attrs={**defaults, **(attrs or {})})
 
 
+# Input widths by what a field holds (static/css/edc.css): a blood pressure box is as wide
+# as three digits, not the page.
+SIZE_DATE = "edc-size-date"
+SIZE_NUMBER = "edc-size-number"
+SIZE_CHOICE = "edc-size-choice"
+SIZE_SHORT = "edc-size-short"
+SIZE_TEXT = "edc-size-text"
+SHORT_TEXT_MAX_LENGTH = 20
+
+# The horizontal layout of clinical forms: label and input on one line from 768 px up.
+LABEL_CLASS = "col-md-4 col-lg-3"
+FIELD_CLASS = "col-md-8 col-lg-9 edc-field"
+# What follows the clinical fields on every form, in this order.
+COMPLETION_FIELDS = ("mark_complete", "reason_code", "reason_text")
+
+
+def size_class(field: forms.Field) -> str:
+    """The width class of a field's input, from the kind of value it holds."""
+    widget = field.widget
+    if isinstance(widget, forms.Textarea):
+        return SIZE_TEXT
+    if isinstance(widget, (forms.RadioSelect, forms.CheckboxSelectMultiple, forms.CheckboxInput)):
+        return ""
+    if isinstance(field, forms.DateField) or isinstance(widget, (DateInput, PartialDateInput)):
+        return SIZE_DATE
+    if isinstance(field, (forms.IntegerField, forms.DecimalField, forms.FloatField)):
+        return SIZE_NUMBER
+    if isinstance(widget, forms.Select):
+        return SIZE_CHOICE
+    max_length = getattr(field, "max_length", None)
+    if max_length is not None and max_length <= SHORT_TEXT_MAX_LENGTH:
+        return SIZE_SHORT
+    return SIZE_TEXT
+
+
+def add_class(widget: forms.Widget, css_class: str) -> None:
+    if css_class:
+        widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css_class}".strip()
+
+
+def model_units(model: Any) -> dict[str, Any]:
+    """Model field name -> unit, from the model's crf-spec ``UNITS`` (variable -> unit)."""
+    variables = getattr(model, "VARIABLES", {})
+    return {variables[name]: unit for name, unit in getattr(model, "UNITS", {}).items()}
+
+
 class CRFForm(forms.ModelForm):  # type: ignore[type-arg]
-    """Base of every CRF web form: version for the optimistic lock, completion, reason."""
+    """Base of every CRF web form: version for the optimistic lock, completion, reason.
+
+    Laid out as clinical forms are: label and input on one line on wide screens, each
+    input as wide as what it holds, its unit beside it, related fields in the fieldsets
+    of ``SECTIONS`` ([(legend, [field names])]; one plain section when empty).
+    """
+
+    SECTIONS: ClassVar[list[tuple[Any, list[str]]]] = []
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     mark_complete = forms.BooleanField(
@@ -86,9 +143,39 @@ class CRFForm(forms.ModelForm):  # type: ignore[type-arg]
         for field in self.fields.values():
             if isinstance(field, forms.DateField):
                 field.widget = DateInput()
+            add_class(field.widget, size_class(field))
+        self.units = model_units(self._meta.model)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
+        self.helper.form_class = "form-horizontal edc-form"
+        self.helper.label_class = LABEL_CLASS
+        self.helper.field_class = FIELD_CLASS
+        self.helper.layout = self.clinical_layout()
+        # Completion and the reason for change come last, after any repeating groups.
+        self.completion_helper = FormHelper()
+        self.completion_helper.form_tag = False
+        self.completion_helper.disable_csrf = True
+        self.completion_helper.form_class = self.helper.form_class
+        self.completion_helper.label_class = LABEL_CLASS
+        self.completion_helper.field_class = FIELD_CLASS
+        self.completion_helper.layout = Layout(
+            *[n for n in COMPLETION_FIELDS if n in self.fields], "version"
+        )
+
+    def field_layout(self, name: str) -> LayoutObject:
+        """One field: with its unit appended when it has one."""
+        unit = self.units.get(name)
+        return AppendedText(name, unit) if unit else Field(name)
+
+    def clinical_layout(self) -> Layout:
+        """The form's sections (completion and the reason: ``completion_helper``)."""
+        sections = self.SECTIONS or [(None, [n for n in self.fields if n not in _NOT_CLINICAL])]
+        parts: list[Any] = []
+        for legend, names in sections:
+            fields = [self.field_layout(n) for n in names if n in self.fields]
+            parts.append(Fieldset(legend, *fields) if legend else Layout(*fields))
+        return Layout(*parts)
 
     def reason(self) -> Reason | None:
         code = self.cleaned_data.get("reason_code")
@@ -111,6 +198,9 @@ class CRFForm(forms.ModelForm):  # type: ignore[type-arg]
         pass
 
 
+_NOT_CLINICAL = frozenset({*COMPLETION_FIELDS, "version"})
+
+
 def form_class_for(spec: FormSpec) -> type[CRFForm]:
     if spec.form_class is not None:
         return spec.form_class  # type: ignore[return-value]
@@ -121,7 +211,53 @@ def form_class_for(spec: FormSpec) -> type[CRFForm]:
     )
 
 
+class GroupRowForm(forms.ModelForm):  # type: ignore[type-arg]
+    """One row of a repeating group (a lesion) in a table: compact inputs, each named for
+    a screen reader by its column and row ("Diameter, row 2"), since a table cell has no
+    visible label of its own."""
+
+    def __init__(self, *args: Any, row_number: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        units = model_units(self._meta.model)
+        for name, field in self.fields.items():
+            if name in ("id", "form", "DELETE"):
+                continue
+            if isinstance(field, forms.DateField):
+                field.widget = DateInput()
+            widget = field.widget
+            base = "form-select form-select-sm" if isinstance(widget, forms.Select) else (
+                "form-control form-control-sm"
+            )
+            add_class(widget, f"{base} {size_class(field)}")
+            if field.required:
+                widget.attrs["aria-required"] = "true"
+            label = capfirst(str(field.label))
+            if units.get(name):
+                label = f"{label} ({units[name]})"
+            field.label = label
+            widget.attrs["aria-label"] = _("%(field)s, row %(row)d") % {
+                "field": label,
+                "row": row_number,
+            }
+        self.row_number = row_number
+
+
 class GroupFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs(index)
+        kwargs["row_number"] = (index or 0) + 1
+        return kwargs
+
+    def add_fields(self, form: Any, index: int | None) -> None:
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            field = form.fields["DELETE"]
+            field.label = _("Remove")
+            add_class(field.widget, "form-check-input")
+            field.widget.attrs["aria-label"] = _("Remove row %(row)d") % {
+                "row": (index or 0) + 1
+            }
+
     def rows(self) -> list[dict[str, Any]]:
         """The rows kept (not deleted, not empty), keyed by model field name."""
         fields = [name for name in self.form.base_fields if name not in ("DELETE", "id", "form")]
@@ -139,8 +275,46 @@ def formset_class_for(group: GroupSpec, *, extra: int = 1) -> type[GroupFormSet]
     return inlineformset_factory(  # type: ignore[return-value]
         parent,
         group.model,
+        form=GroupRowForm,
         formset=GroupFormSet,
         fields=[v.field_name for v in group.variables],
         extra=extra,
         can_delete=True,
     )
+
+
+def readonly_sections(form: CRFForm) -> list[tuple[Any, list[ShownValue]]]:
+    """The form's values as text, in its sections, for people who may read but not edit."""
+    sections = form.SECTIONS or [(None, [n for n in form.fields if n not in _NOT_CLINICAL])]
+    return [
+        (
+            legend,
+            [
+                ShownValue(
+                    str(capfirst(str(form[name].label))),
+                    field_text(form[name]),
+                    str(form.units.get(name, "")),
+                )
+                for name in names
+                if name in form.fields and not form[name].is_hidden
+            ],
+        )
+        for legend, names in sections
+    ]
+
+
+def readonly_groups(
+    spec: FormSpec, formsets: dict[str, Any]
+) -> list[tuple[Any, list[str], list[list[str]]]]:
+    """Each repeating group as a table of text: (title, column headers, rows)."""
+    tables = []
+    for group in spec.groups:
+        formset = formsets[group.name]
+        headers = [f"{v.label} ({v.unit})" if v.unit else v.label for v in group.variables]
+        rows = [
+            [variable_text(v, getattr(row.instance, v.field_name)) for v in group.variables]
+            for row in formset.forms
+            if row.instance.pk
+        ]
+        tables.append((group.title, headers, rows))
+    return tables

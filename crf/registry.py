@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.utils.functional import Promise
+from django.utils.text import capfirst
 
 from crf.checks import Check
 
@@ -35,10 +36,16 @@ class Variable:
     field: models.Field[Any, Any]
     derived: bool = False
     required: bool = False
+    unit: str | Promise = ""  # crf-spec unit, shown beside the value (model ``UNITS``)
 
     @property
     def field_name(self) -> str:
         return self.field.name
+
+    @property
+    def label(self) -> str:
+        """The field's label as people read it (capitalised, without the unit)."""
+        return capfirst(str(self.field.verbose_name))
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class GroupSpec:
     model: type[RepeatingRow]
     key: str
     variables: tuple[Variable, ...]
+    title: str | Promise = ""  # e.g. "Target lesions" for TL
 
     def variable(self, name: str) -> Variable:
         return next(v for v in self.variables if v.name == name)
@@ -101,7 +109,8 @@ def _variables(
     required: Iterable[str] = (),
 ) -> tuple[Variable, ...]:
     derived_set, required_set = set(derived), set(required)
-    unknown = (derived_set | required_set) - set(mapping)
+    units: Mapping[str, str | Promise] = getattr(model, "UNITS", {})
+    unknown = (derived_set | required_set | set(units)) - set(mapping)
     if unknown:
         raise ValueError(f"{model.__name__}: unknown variables {sorted(unknown)}")
     return tuple(
@@ -110,6 +119,7 @@ def _variables(
             field=model._meta.get_field(field_name),  # type: ignore[arg-type]
             derived=name in derived_set,
             required=name in required_set,
+            unit=units.get(name, ""),
         )
         for name, field_name in mapping.items()
     )
@@ -121,12 +131,14 @@ def group(
     *,
     key: str,
     required: Sequence[str] = (),
+    title: str | Promise = "",
 ) -> GroupSpec:
     return GroupSpec(
         name=name,
         model=model,
         key=key,
         variables=_variables(model, model.VARIABLES, required=required),
+        title=title or name,
     )
 
 

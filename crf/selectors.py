@@ -51,6 +51,7 @@ class Section:
     status_label: str = ""
     later: bool = False  # opens more than two weeks ahead: folded on the subject page
     add_url: str = ""  # a log form: where a new record is entered
+    anchor: str = ""  # the section's id on the subject page (a save returns there)
 
     @property
     def missing(self) -> list[FormSlot]:
@@ -96,7 +97,7 @@ def subject_form_sections(subject: Subject) -> list[Section]:
     }
     sections: list[Section] = []
     for visit in visits:
-        section = Section(title=visit.code, visit=visit)
+        section = Section(title=visit.code, visit=visit, anchor=f"visit-{visit.code}")
         for spec in registry.forms_for_visit_kind(visit.kind):
             obj = next((r for r in records[spec.code] if r.visit_id == visit.pk), None)
             if spec.once_per_subject:
@@ -132,6 +133,7 @@ def subject_form_sections(subject: Subject) -> list[Section]:
             title=str(spec.title),
             visit=None,
             add_url=reverse("crf:form", kwargs={"subject_pk": subject.pk, "form_code": spec.code}),
+            anchor=f"form-{spec.code}",
         )
         for obj in records[spec.code]:
             status, label = _status(obj)

@@ -13,17 +13,30 @@ from django.db.models import Q
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crf import registry, selectors
-from crf.forms import SYSTEM_REASONS, WEB_REASONS, form_class_for, formset_class_for
+from crf.display import ShownValue, variable_text
+from crf.forms import (
+    SYSTEM_REASONS,
+    WEB_REASONS,
+    form_class_for,
+    formset_class_for,
+    readonly_groups,
+    readonly_sections,
+)
 from crf.models import CaseReportForm, ChangeReason, Visit
 from crf.registry import FormSpec
 from crf.services import Reason, StaleFormError, delete_form, save_form
 from study.models import Subject, SubjectStatus
 from study.roles import AUDIT, ENTER, VIEW, perm
 from study.scoping import require_perm, subject_view
+
+# More rows than any repeating group holds (5 targets, a few dozen lesions): a posted count
+# above it is damaged or hostile input, not data.
+MAX_ROWS = 1000
 
 SORTS = {
     "subject": ("subject_id", "screening_id"),
@@ -143,6 +156,20 @@ def form_page(
     """Show a form; on POST save it through crf.services (checks, lock, reason, audit)."""
     spec = _spec_or_404(form_code)
     visit, instance = _locate(subject, spec, visit_code, record_pk)
+    return _form_page(request, subject, spec, visit, instance)
+
+
+def _form_page(
+    request: HttpRequest,
+    subject: Subject,
+    spec: FormSpec,
+    visit: Visit | None,
+    instance: CaseReportForm | None,
+    *,
+    damaged: bool = False,
+) -> HttpResponse:
+    """The form page; ``damaged``: a POST's hidden bookkeeping (row counts, version) was not
+    what the page sent, so nothing is saved and the stored form is shown (HTTP 400)."""
     can_edit = request.user.has_perm(perm(ENTER))
     needs_reason = instance is not None and instance.was_completed
     form_class = form_class_for(spec)
@@ -172,8 +199,23 @@ def form_page(
         }
         return form, formsets
 
-    adding = request.POST.get("add_row", "") if request.method == "POST" else ""
-    if adding and can_edit and adding in formset_classes:
+    posted = request.method == "POST" and not damaged
+    adding = request.POST.get("add_row", "") if posted else ""
+    if posted and not can_edit:
+        raise PermissionDenied
+    if posted and not _bookkeeping_intact(request.POST, formset_classes):
+        return _form_page(request, subject, spec, visit, instance, damaged=True)
+    if damaged:
+        messages.error(
+            request,
+            _(
+                "The form arrived damaged (its hidden row counts or version were not those the "
+                "page sent), so nothing was saved. The form is shown as stored: enter your "
+                "change again."
+            ),
+        )
+        form, formsets = build()
+    elif adding in formset_classes:
         # One more empty row in a repeating group: nothing is saved. Works as a plain
         # form submit; with htmx only the group's fieldset is swapped.
         data = request.POST.copy()
@@ -186,9 +228,7 @@ def form_page(
                 row._errors = ErrorDict()
             formset._errors = [row._errors for row in formset.forms]  # type: ignore[attr-defined]
             formset._non_form_errors = formset.error_class()  # type: ignore[attr-defined]
-    elif request.method == "POST":
-        if not can_edit:
-            raise PermissionDenied
+    elif posted:
         form, formsets = build(request.POST)
         if form.is_valid() and all(fs.is_valid() for fs in formsets.values()):
             try:
@@ -213,7 +253,7 @@ def form_page(
                 _add_errors(form, error)
             else:
                 messages.success(request, _("%(form)s saved.") % {"form": spec.title})
-                return redirect("crf:subject_detail", subject_pk=subject.pk)
+                return redirect(_back_to(subject, spec, visit))
     else:
         form, formsets = build()
     context = {
@@ -229,13 +269,46 @@ def form_page(
         "reasons": WEB_REASONS,
         # Derived variables (scores, sums, responses) as computed at the last save.
         "derived": [
-            (v.name, v.field.verbose_name, getattr(instance, v.field_name))
+            ShownValue(
+                v.label, variable_text(v, getattr(instance, v.field_name)), str(v.unit), v.name
+            )
             for v in spec.variables
             if v.derived and instance is not None
         ],
+        "back_url": _back_to(subject, spec, visit),
+        "groups": [(g.name, g.title, formsets[g.name]) for g in spec.groups],
     }
-    status = 409 if stale_message else 200
+    if not can_edit:
+        context["readonly"] = readonly_sections(form)
+        context["readonly_groups"] = readonly_groups(spec, formsets)
+    status = 400 if damaged else 409 if stale_message else 200
     return render(request, "crf/form_page.html", context, status=status)
+
+
+def _bookkeeping_intact(data: Any, groups: Any) -> bool:
+    """The hidden fields a form page posts (each group's row count, the form's version)
+    are whole numbers in range; anything else was damaged or forged on the way."""
+    counts = [data.get(f"{name.lower()}-TOTAL_FORMS") for name in groups]
+    if any(_whole_number(count, maximum=MAX_ROWS) is None for count in counts):
+        return False
+    return _whole_number(data.get("version")) is not None
+
+
+def _whole_number(raw: str | None, *, maximum: int | None = None) -> int | None:
+    """A posted count or version; None when it is not a whole number in range."""
+    try:
+        value = int(raw or 0)
+    except (TypeError, ValueError):
+        return None
+    if value < 0 or (maximum is not None and value > maximum):
+        return None
+    return value
+
+
+def _back_to(subject: Subject, spec: FormSpec, visit: Visit | None) -> str:
+    """The subject page at the visit (or the log) the form belongs to."""
+    anchor = f"visit-{visit.code}" if visit is not None else f"form-{spec.code}"
+    return f"{reverse('crf:subject_detail', kwargs={'subject_pk': subject.pk})}#{anchor}"
 
 
 @subject_view(VIEW, ENTER)
@@ -253,13 +326,16 @@ def form_delete(
     if code not in ChangeReason.values or code in SYSTEM_REASONS:
         messages.error(request, _("Choose a reason for deleting the record."))
         return redirect(selectors.form_url(subject, spec, instance))
+    version = _whole_number(request.POST.get("version", str(instance.version)))
+    if version is None:
+        return _form_page(request, subject, spec, instance.visit, instance, damaged=True)
     try:
         delete_form(
             actor=cast(AbstractBaseUser, request.user),
             spec=spec,
             instance=instance,
             reason=Reason(code=code, text=text),
-            expected_version=int(request.POST.get("version", instance.version)),
+            expected_version=version,
         )
     except StaleFormError as stale:
         messages.error(request, stale.message)
@@ -268,4 +344,4 @@ def form_delete(
         messages.error(request, " ".join(error.messages))
         return redirect(selectors.form_url(subject, spec, instance))
     messages.success(request, _("The record was deleted; it remains in the audit trail."))
-    return redirect("crf:subject_detail", subject_pk=subject.pk)
+    return redirect(_back_to(subject, spec, instance.visit))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from crispy_forms.bootstrap import AppendedText
-from crispy_forms.layout import Layout
+from django import forms
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -41,44 +41,98 @@ def lab_flag(value: Decimal | None, normal: LabNormalRange | None) -> str:
     return ""
 
 
+def _number(value: Decimal | None) -> str:
+    """A limit as written on a lab report: 115, 3.5, 0.27 (no trailing zeros)."""
+    if value is None:
+        return ""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 class LaboratoryForm(CRFForm):
-    """LB with each value's unit and, outside the normal range, a coloured H or L beside it."""
+    """LB with each value's unit, its normal range beside it and, outside the range, a
+    coloured H or L."""
+
+    SECTIONS: ClassVar[list[tuple[Any, list[str]]]] = [
+        (None, ["sampled_on"]),
+        (_("Haematology"), ["hgb", "wbc", "anc", "plt"]),
+        (_("Liver and kidney"), ["alt", "ast", "tbil", "alb", "creat", "inr"]),
+        (_("Other tests"), ["afp", "tsh", "urine_protein", "urine_protein_24h"]),
+    ]
 
     class Meta:
         model = Laboratory
         fields = list(Laboratory.VARIABLES.values())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.normals = {n.test: n for n in LabNormalRange.objects.all()}
         super().__init__(*args, **kwargs)
-        normals = {n.test: n for n in LabNormalRange.objects.all()}
-        parts: list[Any] = ["sampled_on"]
         for variable in LB_TESTS:
-            field = Laboratory.VARIABLES[variable]
-            normal = normals.get(variable)
-            value = getattr(self.instance, field, None) if self.instance.pk else None
-            flag = lab_flag(value, normal)
-            unit = normal.unit if normal else ""
-            text = (
-                format_html(
-                    '{} <span class="badge text-bg-danger" title="{}">{}</span>',
-                    unit,
-                    _("Outside the normal range"),
-                    flag,
-                )
-                if flag
-                else (unit or "—")
-            )
+            normal = self.normals.get(variable)
             if normal is not None:
-                self.fields[field].help_text = _("Normal %(low)s-%(high)s %(unit)s") % {
-                    "low": normal.low if normal.low is not None else "",
-                    "high": normal.high if normal.high is not None else "",
-                    "unit": normal.unit,
-                }
-            parts.append(AppendedText(field, text))
-        parts += ["urine_protein", "mark_complete"]
-        parts += [f for f in ("reason_code", "reason_text") if f in self.fields]
-        parts.append("version")
-        self.helper.layout = Layout(*parts)
+                self.fields[Laboratory.VARIABLES[variable]].help_text = _(
+                    "normal %(low)s–%(high)s"
+                ) % {"low": _number(normal.low), "high": _number(normal.high)}
+
+    def field_layout(self, name: str) -> Any:
+        variable = next((v for v, f in Laboratory.VARIABLES.items() if f == name), "")
+        unit = self.units.get(name, "")
+        value = getattr(self.instance, name, None) if self.instance.pk else None
+        flag = lab_flag(value, self.normals.get(variable)) if variable in LB_TESTS else ""
+        if not flag:
+            return super().field_layout(name)
+        text = format_html(
+            '{} <span class="badge text-bg-danger" title="{}">{}</span>',
+            unit,
+            _("Outside the normal range"),
+            flag,
+        )
+        return AppendedText(name, text)
+
+
+# ECOG performance status (Oken et al., Am J Clin Oncol 1982;5:649-655), shortened.
+ECOG_CHOICES = [
+    ("", "---------"),
+    (0, _("0 – Fully active")),
+    (1, _("1 – Restricted in strenuous activity, ambulatory")),
+    (2, _("2 – Ambulatory, self-care, unable to work; up > 50 % of waking hours")),
+    (3, _("3 – Limited self-care; in bed or chair > 50 % of waking hours")),
+    (4, _("4 – Completely disabled; confined to bed or chair")),
+]
+
+
+class VitalSignsForm(CRFForm):
+    SECTIONS: ClassVar[list[tuple[Any, list[str]]]] = [
+        (None, ["assessed_on"]),
+        (_("Blood pressure"), ["systolic_bp", "diastolic_bp"]),
+        (_("Pulse, temperature and weight"), ["pulse", "temperature", "weight_kg"]),
+        (_("Performance status"), ["ecog"]),
+    ]
+
+    ecog = forms.TypedChoiceField(
+        label=_("ECOG performance status"),
+        choices=ECOG_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+    class Meta:
+        model = VitalSigns
+        fields = list(VitalSigns.VARIABLES.values())
+
+
+class ExposureForm(CRFForm):
+    SECTIONS: ClassVar[list[tuple[Any, list[str]]]] = [
+        (_("Dosing in this cycle"), ["first_dose_on", "last_dose_on", "dose_mg", "days_dosed"]),
+        (_("Interruption"), ["interrupted", "interruption_reason"]),
+        (_("Reduction"), ["reduced", "reduction_reason"]),
+        (_("Tablets"), ["tablets_dispensed", "tablets_returned"]),
+    ]
+
+    class Meta:
+        model = Exposure
+        fields = list(Exposure.VARIABLES.values())
 
 
 class ConMedForm(CRFForm):
@@ -106,6 +160,7 @@ def register_forms() -> None:
         visit_kinds=visit_kinds,
         required=["VSDAT", "SYSBP", "DIABP", "WEIGHT", "ECOG"],
         checks=checks.VS_CHECKS,
+        form_class=VitalSignsForm,
         order=110,
     )
     registry.register(
@@ -136,6 +191,7 @@ def register_forms() -> None:
         visit_kinds=[VisitKind.CYCLE],
         required=["EXSTDAT", "EXENDAT", "EXDOSE", "EXDAYS", "EXINT", "EXRED"],
         checks=checks.EX_CHECKS,
+        form_class=ExposureForm,
         order=140,
     )
     registry.register(
@@ -178,9 +234,11 @@ def register_tumour_assessment() -> None:
         required=["TADAT", "TAMETH"],
         derived=["TASUM", "TAPCHBL", "TAPCHNAD", "TATRESP", "TANTRESP", "TARESP"],
         groups=[
-            registry.group("TL", TargetLesion, key="TLID"),
-            registry.group("NTL", NonTargetLesion, key="NTLID"),
-            registry.group("NL", NewLesion, key="NLID"),
+            registry.group("TL", TargetLesion, key="TLID", title=_("Target lesions")),
+            registry.group(
+                "NTL", NonTargetLesion, key="NTLID", title=_("Non-target lesions")
+            ),
+            registry.group("NL", NewLesion, key="NLID", title=_("New lesions")),
         ],
         checks=tumour.TA_CHECKS,
         derive=tumour.ta_derive,

@@ -14,6 +14,7 @@ from crf.codelists import (
     Dose,
     Encephalopathy,
     ImagingMethod,
+    NonTargetResponse,
     NonTargetStatus,
     Organ,
     Response,
@@ -63,13 +64,20 @@ class VitalSigns(CaseReportForm):
         "WEIGHT": "weight_kg",
         "ECOG": "ecog",
     }
+    UNITS: ClassVar[dict[str, Any]] = {
+        "SYSBP": "mmHg",
+        "DIABP": "mmHg",
+        "PULSE": _("/min"),
+        "TEMP": "°C",
+        "WEIGHT": "kg",
+    }
 
     assessed_on = models.DateField(_("date"), null=True, blank=True)
-    systolic_bp = models.PositiveSmallIntegerField(_("systolic BP, mmHg"), null=True, blank=True)
-    diastolic_bp = models.PositiveSmallIntegerField(_("diastolic BP, mmHg"), null=True, blank=True)
-    pulse = models.PositiveSmallIntegerField(_("pulse, /min"), null=True, blank=True)
-    temperature = _dec(_("temperature, °C"), 4, 1)
-    weight_kg = _dec(_("weight, kg"), 5, 1)
+    systolic_bp = models.PositiveSmallIntegerField(_("systolic BP"), null=True, blank=True)
+    diastolic_bp = models.PositiveSmallIntegerField(_("diastolic BP"), null=True, blank=True)
+    pulse = models.PositiveSmallIntegerField(_("pulse"), null=True, blank=True)
+    temperature = _dec(_("temperature"), 4, 1)
+    weight_kg = _dec(_("weight"), 5, 1)
     ecog = models.PositiveSmallIntegerField(_("ECOG performance status"), null=True, blank=True)
 
     class Meta:
@@ -96,24 +104,39 @@ class Laboratory(CaseReportForm):
         "UPROT": "urine_protein",
         "UPROT24": "urine_protein_24h",
     }
+    # crf-spec LB: the unit of each value.
+    UNITS: ClassVar[dict[str, Any]] = {
+        "HGB": "g/L",
+        "WBC": "10⁹/L",
+        "ANC": "10⁹/L",
+        "PLT": "10⁹/L",
+        "ALT": "U/L",
+        "AST": "U/L",
+        "TBIL": "µmol/L",
+        "ALB": "g/L",
+        "CREAT": "µmol/L",
+        "AFP": "ng/mL",
+        "TSH": "mIU/L",
+        "UPROT24": "g/24 h",
+    }
 
     sampled_on = models.DateField(_("sample date"), null=True, blank=True)
-    hgb = _dec(_("haemoglobin, g/L"), 6, 1)
-    wbc = _dec(_("white cells, 10⁹/L"), 6, 2)
-    anc = _dec(_("neutrophils, 10⁹/L"), 6, 2)
-    plt = _dec(_("platelets, 10⁹/L"), 6, 1)
-    alt = _dec(_("ALT, U/L"), 7, 1)
-    ast = _dec(_("AST, U/L"), 7, 1)
-    tbil = _dec(_("total bilirubin, µmol/L"), 7, 1)
-    alb = _dec(_("albumin, g/L"), 5, 1)
-    creat = _dec(_("creatinine, µmol/L"), 7, 1)
+    hgb = _dec(_("haemoglobin"), 6, 1)
+    wbc = _dec(_("white cells"), 6, 2)
+    anc = _dec(_("neutrophils"), 6, 2)
+    plt = _dec(_("platelets"), 6, 1)
+    alt = _dec(_("ALT"), 7, 1)
+    ast = _dec(_("AST"), 7, 1)
+    tbil = _dec(_("total bilirubin"), 7, 1)
+    alb = _dec(_("albumin"), 5, 1)
+    creat = _dec(_("creatinine"), 7, 1)
     inr = _dec(_("INR"), 5, 2)
-    afp = _dec(_("alpha-fetoprotein, ng/mL"), 11, 1)
-    tsh = _dec(_("TSH, mIU/L"), 6, 2)
+    afp = _dec(_("alpha-fetoprotein"), 11, 1)
+    tsh = _dec(_("TSH"), 6, 2)
     urine_protein = models.CharField(
         _("urine protein (dipstick)"), max_length=5, choices=UrineProtein.choices, blank=True
     )
-    urine_protein_24h = _dec(_("24-h urine protein, g/24 h"), 5, 2)
+    urine_protein_24h = _dec(_("24-h urine protein"), 5, 2)
 
     class Meta:
         verbose_name = _("laboratory")
@@ -162,6 +185,12 @@ class Exposure(CaseReportForm):
         "EXREDRS": "reduction_reason",
         "EXDISP": "tablets_dispensed",
         "EXRET": "tablets_returned",
+    }
+    UNITS: ClassVar[dict[str, Any]] = {
+        "EXDOSE": "mg",
+        "EXDAYS": _("days"),
+        "EXDISP": _("tablets"),
+        "EXRET": _("tablets"),
     }
 
     first_dose_on = models.DateField(_("first dosing day of the cycle"), null=True, blank=True)
@@ -234,6 +263,7 @@ class TumourAssessment(CaseReportForm):
         "TANTRESP": "non_target_response",
         "TARESP": "overall_response",
     }
+    UNITS: ClassVar[dict[str, Any]] = {"TASUM": "mm", "TAPCHBL": "%", "TAPCHNAD": "%"}
 
     scanned_on = models.DateField(_("date of scan"), null=True, blank=True)
     method = models.CharField(
@@ -242,11 +272,15 @@ class TumourAssessment(CaseReportForm):
     investigator_response = models.CharField(
         _("investigator's overall response"), max_length=2, choices=Response.choices, blank=True
     )
-    sum_mm = _dec(_("sum of diameters, mm"), 7, 1)
+    sum_mm = _dec(_("sum of diameters"), 7, 1)
     change_from_baseline_pct = _dec(_("% change from baseline"), 8, 2)
     change_from_nadir_pct = _dec(_("% change from nadir"), 8, 2)
-    target_response = models.CharField(_("target response"), max_length=16, blank=True)
-    non_target_response = models.CharField(_("non-target response"), max_length=16, blank=True)
+    target_response = models.CharField(
+        _("target response"), max_length=16, choices=Response.choices, blank=True
+    )
+    non_target_response = models.CharField(
+        _("non-target response"), max_length=16, choices=NonTargetResponse.choices, blank=True
+    )
     overall_response = models.CharField(
         _("computed overall response"), max_length=2, choices=Response.choices, blank=True
     )
@@ -263,13 +297,14 @@ class TargetLesion(RepeatingRow):
         "TLSTAT": "status",
         "TLDIAM": "diameter_mm",
     }
+    UNITS: ClassVar[dict[str, Any]] = {"TLDIAM": "mm"}
 
     form = models.ForeignKey(TumourAssessment, on_delete=models.PROTECT, related_name="targets")
     lesion_id = models.CharField(_("lesion ID"), max_length=4)
     organ = models.CharField(_("organ"), max_length=12, choices=Organ.choices, blank=True)
     is_node = models.CharField(_("lymph node"), max_length=1, choices=YN.choices, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=TargetStatus.choices, blank=True)
-    diameter_mm = _dec(_("diameter, mm"), 5, 1)
+    diameter_mm = _dec(_("diameter"), 5, 1)
 
     class Meta:
         ordering = ["id"]

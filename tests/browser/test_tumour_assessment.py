@@ -36,7 +36,7 @@ def test_baseline_with_three_targets_then_a_follow_up_with_one_gone(
     page.select_option("#id_method", "CT")
     fill_row(page, "tl", 0, "T01", "LIVER", "MEASURED", "30")
     for i in (1, 2):
-        page.get_by_role("button", name="Add a TL row").click()
+        page.get_by_role("button", name="Add a row: Target lesions").click()
         page.wait_for_selector(f"[name=tl-{i}-lesion_id]")
     fill_row(page, "tl", 1, "T02", "LIVER", "MEASURED", "20")
     fill_row(page, "tl", 2, "T03", "LUNG", "MEASURED", "10")

@@ -21,10 +21,11 @@ class DemoVitals(CaseReportForm):
         "XXTEXT": "comment",
         "XXPP": "pulse_pressure",
     }
+    UNITS: ClassVar[dict[str, str]] = {"SYSBP": "mmHg", "DIABP": "mmHg", "XXPP": "mmHg"}
 
     assessed_on = models.DateField("date", null=True, blank=True)
-    systolic = models.IntegerField("systolic BP, mmHg", null=True, blank=True)
-    diastolic = models.IntegerField("diastolic BP, mmHg", null=True, blank=True)
+    systolic = models.IntegerField("systolic BP", null=True, blank=True)
+    diastolic = models.IntegerField("diastolic BP", null=True, blank=True)
     smoker = models.CharField("smoker", max_length=1, choices=YN.choices, blank=True)
     comment = models.TextField("comment", blank=True)
     pulse_pressure = models.IntegerField("pulse pressure", null=True, blank=True)
@@ -32,11 +33,12 @@ class DemoVitals(CaseReportForm):
 
 class DemoLesion(RepeatingRow):
     VARIABLES: ClassVar[dict[str, str]] = {"LID": "lesion_id", "LDIAM": "diameter"}
+    UNITS: ClassVar[dict[str, str]] = {"LDIAM": "mm"}
 
     form = models.ForeignKey(DemoVitals, on_delete=models.PROTECT, related_name="lesions")
     lesion_id = models.CharField("lesion ID", max_length=8)
     diameter = models.DecimalField(
-        "diameter, mm", max_digits=6, decimal_places=1, null=True, blank=True
+        "diameter", max_digits=6, decimal_places=1, null=True, blank=True
     )
 
 
