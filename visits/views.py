@@ -1,27 +1,57 @@
-"""The site worklist."""
+"""The site worklist, the declare-missed confirmation and the treatment-and-response page."""
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
+from crf.models import Visit
 from study.models import Subject
-from study.roles import ENTER, VIEW
-from study.scoping import require_perm, subject_view
+from study.roles import ENTER, VIEW, perm
+from study.scoping import require_perm, sites_for_user, subject_view
+from visits.services import declare_missed as declare
 from visits.summary import exposure_rows, tumour_summary
-from visits.worklist import DUE_SOON_DAYS, build_worklist
+from visits.worklist import (
+    DUE_SOON_DAYS,
+    SUBJECTS_PER_PAGE,
+    Filters,
+    build_worklist,
+    facets,
+    filter_items,
+    group_by_subject,
+)
+from visits.worklist_forms import REASON_MAX_LENGTH, DeclareMissedForm
 
 
 @require_perm(VIEW)
 def worklist(request: HttpRequest) -> HttpResponse:
-    """Visits due in the next 14 days, overdue visits, forms missing after a visit was held."""
+    """Due, overdue and missing-form work by subject; filtered by site, work, visit and age."""
     today = timezone.localdate()
+    sites = list(sites_for_user(request.user))
+    filters = Filters.from_query(request.GET, site_numbers=[site.number for site in sites])
+    work = build_worklist(request.user, today=today)
+    shown = filter_items(work.items, filters)
+    paginator = Paginator(group_by_subject(shown), SUBJECTS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))  # not a number: page 1; too far: the last
     context = {
-        "worklist": build_worklist(request.user, today=today),
         "today": today,
         "days": DUE_SOON_DAYS,
+        "filters": filters,
+        "facets": facets(work.items, filters, sites=sites),
+        "page": page,
+        "pages": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "total_items": len(work.items),
+        "shown_items": len(shown),
+        "can_enter": request.user.has_perm(perm(ENTER)),
+        "reason_max_length": REASON_MAX_LENGTH,
     }
     return render(request, "visits/worklist.html", context)
 
@@ -38,9 +68,6 @@ def summary(request: HttpRequest, subject: Subject) -> HttpResponse:
 
 
 def subject_actions(subject: Subject, user: object) -> list[tuple[str, str]]:
-    from django.urls import reverse
-    from django.utils.translation import gettext as _
-
     if not subject.subject_id:
         return []
     return [
@@ -51,27 +78,61 @@ def subject_actions(subject: Subject, user: object) -> list[tuple[str, str]]:
     ]
 
 
+def _next_url(request: HttpRequest) -> str:
+    """Where to go back to: the worklist page the person came from, never another host."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("visits:worklist")
+
+
+def _cannot_be_missed(visit: Visit) -> str:
+    """Why the visit cannot be declared missed, or "" when it can."""
+    if visit.missed:
+        return _("%(visit)s has already been declared missed.") % {"visit": visit.code}
+    if visit.not_applicable:
+        return _("%(visit)s no longer applies to this subject.") % {"visit": visit.code}
+    if visit.held_on is not None:
+        return _("%(visit)s was held on %(date)s; it cannot be missed.") % {
+            "visit": visit.code,
+            "date": visit.held_on.isoformat(),
+        }
+    return ""
+
+
 @subject_view(VIEW, ENTER)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def declare_missed(request: HttpRequest, subject: Subject, visit_code: str) -> HttpResponse:
-    """Declare a visit missed with a reason; it leaves the overdue list."""
-    from django.contrib import messages
-    from django.core.exceptions import ValidationError
-    from django.shortcuts import get_object_or_404, redirect
-    from django.utils.translation import gettext as _
+    """Declare a visit missed with a reason (audited); it leaves the worklist.
 
-    from crf.models import Visit
-    from visits.services import declare_missed as declare
-
+    GET is the confirmation page the worklist's button opens without JavaScript (with
+    JavaScript the same form is in a dialog on the worklist); an empty reason shows its
+    message at the field.
+    """
     visit = get_object_or_404(Visit, subject=subject, code=visit_code)
-    try:
-        declare(actor=request.user, visit=visit, reason=request.POST.get("reason", ""))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(
-            request,
-            _("%(subject)s %(visit)s declared missed.")
-            % {"subject": subject.label, "visit": visit.code},
-        )
-    return redirect("visits:worklist")
+    next_url = _next_url(request)
+    blocked = _cannot_be_missed(visit)
+    form = DeclareMissedForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and not blocked and form.is_valid():
+        try:
+            declare(actor=request.user, visit=visit, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("%(subject)s %(visit)s declared missed.")
+                % {"subject": subject.label, "visit": visit.code},
+            )
+            return redirect(next_url)
+    context = {
+        "subject": subject,
+        "visit": visit,
+        "form": form,
+        "blocked": blocked,
+        "next_url": next_url,
+        "reason_max_length": REASON_MAX_LENGTH,
+    }
+    return render(request, "visits/declare_missed.html", context)
