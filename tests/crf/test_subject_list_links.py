@@ -56,3 +56,27 @@ def test_screen_failed_row_says_it_has_no_subject_id(client, people, investigato
     assert first_cell is not None
     assert first_cell.find(f".//{NS}a") is None
     assert "No subject ID" in " ".join(first_cell.itertext())
+
+
+def test_missing_forms_of_a_held_visit_are_named_and_linked(client, investigator, sites):
+    from crf.models import Visit
+    from visits.demo import treat
+
+    subject = screen_and_enrol(investigator, sites["01"], start=START)
+    treat(investigator, subject, day1=START + dt.timedelta(days=5), cycles=1, course="PD")
+    client.force_login(investigator)
+
+    html = client.get(reverse("crf:subject_detail", kwargs={"subject_pk": subject.pk}))
+    page = tinyhtml5.parse(html.content.decode())
+
+    c1 = next(s for s in page.iter(f"{NS}section") if s.get("id") == "visit-C1D1")
+    missing = next(p for p in c1.iter(f"{NS}p") if "Missing" in "".join(p.itertext()))
+    text = " ".join("".join(missing.itertext()).split())
+    assert "Laboratory, Liver function scores" in text
+    assert "LB" not in text
+    assert "CP" not in text
+    links = [a.get("href") for a in missing.iter(f"{NS}a")]
+    visit = Visit.objects.get(subject=subject, code="C1D1")
+    for code in ("LB", "CP"):
+        kwargs = {"subject_pk": subject.pk, "visit_code": visit.code, "form_code": code}
+        assert reverse("crf:visit_form", kwargs=kwargs) in links
