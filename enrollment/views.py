@@ -9,7 +9,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -140,7 +140,7 @@ def eligibility(request: HttpRequest, subject: Subject) -> HttpResponse:
         )
     if posted:
         if not can_edit:
-            return HttpResponse(status=403)
+            raise PermissionDenied
         try:
             day = dt.date.fromisoformat(confirmed_on) if confirmed_on else None
         except ValueError:

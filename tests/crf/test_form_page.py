@@ -206,3 +206,16 @@ def test_derived_values_show_labels_and_units(client, investigator, sites) -> No
     assert "38.0 mm" in text
     headings = visible_text(response.content.decode())
     assert "Target lesions" in headings and "Non-target lesions" in headings
+
+
+def test_a_reader_posting_the_eligibility_checklist_gets_the_styled_403_page(
+    client, people, subject01
+) -> None:
+    client.force_login(people[Role.MONITOR])
+
+    response = client.post(
+        reverse("enrollment:eligibility", kwargs={"subject_pk": subject01.pk}), {"version": "0"}
+    )
+
+    assert response.status_code == 403
+    assert "<main" in response.content.decode()
