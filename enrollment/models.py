@@ -142,6 +142,7 @@ class Demographics(CaseReportForm):
         "ETHNIC": "ethnic_group",
         "HEIGHT": "height_cm",
     }
+    UNITS: ClassVar[dict[str, str]] = {"HEIGHT": "cm"}
 
     birth_date = models.CharField(
         _("date of birth"), max_length=10, blank=True, help_text=PARTIAL_DATE_HELP
@@ -151,7 +152,7 @@ class Demographics(CaseReportForm):
         _("ethnic group"), max_length=24, choices=Ethnic.choices, blank=True
     )
     height_cm = models.DecimalField(
-        _("height, cm"), max_digits=4, decimal_places=1, null=True, blank=True
+        _("height"), max_digits=4, decimal_places=1, null=True, blank=True
     )
 
     class Meta:
