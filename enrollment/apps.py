@@ -22,7 +22,7 @@ class EnrollmentConfig(AppConfig):
         from crf import registry
         from enrollment.forms import register_forms
         from enrollment.selectors import screening_facts
-        from enrollment.services import refresh_subject_status
+        from enrollment.services import complete_imported_enrolment, enforce_enrolment_cap
         from enrollment.views import subject_actions
         from study import navigation
         from study.roles import DASHBOARDS, ENTER, PROTOCOL
@@ -46,4 +46,6 @@ class EnrollmentConfig(AppConfig):
         register_forms()
         registry.register_subject_actions(subject_actions)
         registry.register_facts(screening_facts)
-        registry.register_after_import(refresh_subject_status)
+        registry.register_after_import(complete_imported_enrolment)
+        # crf-spec ENR "enrolment cap not reached", on every path that writes an ENR.
+        registry.register_after_save(["ENR"], enforce_enrolment_cap)

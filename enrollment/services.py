@@ -122,12 +122,49 @@ def record_screen_failure(
         complete=True,
         reason=reason,
     )
-    _set_subject(subject, actor=actor, status=SubjectStatus.SCREEN_FAILED)
+    # The status (screen failed) follows the SL form: outcomes.services, an SL after-save hook.
+    subject.refresh_from_db(fields=["status"])
     return subject
 
 
 class EnrolmentCapReached(ValidationError):
     """The study has its target number of subjects enrolled."""
+
+
+def check_enrolment_cap(subject: Subject) -> None:
+    """crf-spec ENR "enrolment cap not reached": refuse to enrol ``subject`` when the
+    other subjects enrolled (those with a subject ID, whatever their later status: a
+    subject who died still counts) already reach the target enrolment.
+
+    The study-parameters row is locked first (held to the end of the transaction), so
+    concurrent enrolments and imports are counted one after another. Raises
+    EnrolmentCapReached on ENRDAT (``enrolled_on``) naming the target.
+    """
+    parameters = StudyParameters.objects.select_for_update().get(
+        pk=StudyParameters.objects.current().pk
+    )
+    others = Subject.objects.filter(subject_id__isnull=False).exclude(pk=subject.pk).count()
+    if others >= parameters.target_enrolment:
+        raise EnrolmentCapReached(
+            {
+                "enrolled_on": ValidationError(
+                    _(
+                        "Enrolment is closed: the study has reached its target of %(target)d "
+                        "subjects. A data manager may raise the target."
+                    )
+                    % {"target": parameters.target_enrolment},
+                    code="cap",
+                )
+            }
+        )
+
+
+def enforce_enrolment_cap(instance: Any, actor: Any) -> None:
+    """ENR after-save hook: the cap holds on every path that writes an enrolment form
+    (the enrol page, the study data file import, any service), inside its transaction, so a
+    refusal undoes the save. A deleted ENR enrols nobody."""
+    if not instance.is_deleted:
+        check_enrolment_cap(instance.subject)
 
 
 @transaction.atomic
@@ -146,9 +183,7 @@ def enroll_subject(
     subject ID is ``<site>-<3-digit sequence>``, never reused. Raises
     EnrolmentCapReached at the cap, CheckError when ENR's checks fail.
     """
-    parameters = StudyParameters.objects.select_for_update().get(
-        pk=StudyParameters.objects.current().pk
-    )
+    StudyParameters.objects.select_for_update().get(pk=StudyParameters.objects.current().pk)
     subject = Subject.objects.select_for_update().get(pk=subject.pk)
     if subject.subject_id:
         raise ValidationError(
@@ -156,16 +191,9 @@ def enroll_subject(
         )
     if subject.status == SubjectStatus.SCREEN_FAILED:
         raise ValidationError(_("A screen failure cannot be enrolled."))
-    enrolled = Subject.objects.filter(subject_id__isnull=False).count()
-    if enrolled >= parameters.target_enrolment:
-        raise EnrolmentCapReached(
-            _(
-                "Enrolment is closed: the study has reached its target of %(target)d subjects. "
-                "A data manager may raise the target."
-            )
-            % {"target": parameters.target_enrolment},
-            code="cap",
-        )
+    # Before ENR's own checks, so a closed study says so first; the ENR after-save hook
+    # (enforce_enrolment_cap) runs the same check on every other path.
+    check_enrolment_cap(subject)
     save_form(
         actor=actor,
         spec=registry.get("ENR"),
@@ -180,13 +208,8 @@ def enroll_subject(
         "subject_id", flat=True
     )
     subject_id = f"{site.number}-{_next_sequence(list(taken)):03d}"
-    _set_subject(
-        subject,
-        actor=actor,
-        subject_id=subject_id,
-        status=SubjectStatus.ON_TREATMENT,
-        enrolled_at=enrolled_on,
-    )
+    # The status (on treatment) follows the ENR form: outcomes.services, an after-save hook.
+    _set_subject(subject, actor=actor, subject_id=subject_id, enrolled_at=enrolled_on)
     log = _screening_log(subject)
     if log is not None and log.status != "complete":
         save_form(
@@ -281,37 +304,33 @@ def save_criterion(
     return criterion
 
 
-def refresh_subject_status(
+def complete_imported_enrolment(
     subject: Subject, actor: Any, *, file_sha256: str = "", reason: str = ""
 ) -> None:
-    """Set identity-derived status after an import: screen failed, enrolled or screening."""
-    log = _screening_log(subject)
+    """After-import hook: what enrolment gives an imported subject (the date enrolled, the
+    C1D1 visit), audited as imported.
+
+    The status is not set here: it follows the subject's forms on every path
+    (``outcomes.services.recompute_subject_status``, run after each SL, ENR, EOT, DS and DD
+    saved and after each import), so an import never puts a subject who died back on
+    treatment. A subject imported with a subject ID but no ENR form is held to the
+    enrolment cap here (an ENR form is held to it by ``enforce_enrolment_cap``).
+    """
     enrolment = Enrolment.objects.filter(subject=subject, is_deleted=False).first()
-    if subject.subject_id or enrolment is not None:
-        status = SubjectStatus.ON_TREATMENT
-    elif log is not None and log.screen_failure == YN.Y:
-        status = SubjectStatus.SCREEN_FAILED
-    else:
-        status = SubjectStatus.SCREENING
-    changes: dict[str, Any] = {}
-    if subject.status in (
-        SubjectStatus.SCREENING,
-        SubjectStatus.SCREEN_FAILED,
-        SubjectStatus.ON_TREATMENT,
-    ):
-        changes["status"] = status
-    if enrolment is not None:
-        changes["enrolled_at"] = enrolment.enrolled_on
-        Visit.objects.get_or_create(
-            subject=subject,
-            code="C1D1",
-            defaults={"kind": VisitKind.CYCLE, "number": 1, "planned_date": enrolment.planned_day1},
-        )
+    if enrolment is None:
+        if subject.subject_id:
+            check_enrolment_cap(subject)
+        return
+    Visit.objects.get_or_create(
+        subject=subject,
+        code="C1D1",
+        defaults={"kind": VisitKind.CYCLE, "number": 1, "planned_date": enrolment.planned_day1},
+    )
     _set_subject(
         subject,
         actor=actor,
         source=AuditSource.IMPORT,
         file_sha256=file_sha256,
         reason=Reason(ChangeReason.DATA_IMPORT, reason),
-        **changes,
+        enrolled_at=enrolment.enrolled_on,
     )

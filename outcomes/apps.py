@@ -18,6 +18,9 @@ class OutcomesConfig(AppConfig):
         registry.register_after_save(["EOT", "DD", "DS"], services.after_outcome_saved)
         registry.register_after_save(["DD"], services.recheck_after_death)
         registry.register_after_save(["AE"], services.recheck_death_after_ae)
+        # The subject's status follows SL, ENR, EOT, DS and DD on every path (issue 10).
+        registry.register_after_save(services.STATUS_FORMS, services.status_after_form_saved)
+        registry.register_after_import(services.status_after_import)
         registry.register_subject_actions(views.subject_actions)
         registry.register_subject_panel(views.end_treatment_panel, order=20)
         registry.register_subject_panel(views.endpoint_panel, order=40)

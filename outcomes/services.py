@@ -1,4 +1,5 @@
-"""Writes of the outcomes app: opening the end-of-treatment visit; the schedule follows."""
+"""Writes of the outcomes app: opening the end-of-treatment visit; the schedule follows;
+the subject's status, recomputed from the forms that decide it."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crf import audit
-from crf.models import AuditAction, Visit, VisitKind
+from crf.codelists import YN
+from crf.models import AuditAction, AuditEntry, AuditSource, ChangeReason, Visit, VisitKind
+from crf.services import Reason
+from enrollment.models import Enrolment, ScreeningLog
+from outcomes.models import Death, EndOfTreatment, StudyEnd
 from study import protocol
 from study.models import Subject
+from study.subject_status import StatusFacts, subject_status
 from visits.services import sync_schedule
+
+# The forms whose saving or deletion may change a subject's status (study/subject_status.py).
+STATUS_FORMS = ("SL", "ENR", "EOT", "DS", "DD")
 
 
 @transaction.atomic
@@ -82,3 +91,102 @@ def recheck_death_after_ae(instance: Any, actor: Any) -> None:
 
     for death in Death.objects.filter(subject_id=instance.subject_id, is_deleted=False):
         recheck_findings(spec=registry.get("DD"), instance=death)
+
+
+# --- The subject's status follows its forms (issue 10 item 2) -------------------------------
+
+
+def status_facts(subject: Subject) -> StatusFacts:
+    """The facts of the status rule, from the subject's active forms (five small queries)."""
+
+    def active(model: type[Any]) -> Any:
+        return model.objects.filter(subject_id=subject.pk, is_deleted=False)
+
+    study_end = active(StudyEnd).values_list("reason", flat=True).first()
+    return StatusFacts(
+        screen_failed=active(ScreeningLog).filter(screen_failure=YN.Y).exists(),
+        enrolled=bool(subject.subject_id) or active(Enrolment).exists(),
+        end_of_treatment=active(EndOfTreatment).exists(),
+        study_end=study_end is not None,
+        study_end_reason=study_end or "",
+        death=active(Death).exists(),
+    )
+
+
+@transaction.atomic
+def recompute_subject_status(
+    *,
+    actor: Any,
+    subject: Subject,
+    source: str = AuditSource.SERVICE,
+    reason: Reason | None = None,
+    file_sha256: str = "",
+) -> str:
+    """Set the subject's status from its active SL, ENR, EOT, DS and DD forms; return it.
+
+    The rule is ``study.subject_status.subject_status`` (issue 10, crf-spec). When the
+    status changes, the row is written and one audit entry (form code SUBJ, variable
+    STATUS, old and new) records ``actor``, ``source`` (web, import or service), the
+    reason (DERIVATION unless given) and, on import, the file's SHA-256. Nothing is
+    written when the status is already right. ``actor`` None is the system.
+    """
+    locked = Subject.objects.select_for_update().get(pk=subject.pk)
+    new = subject_status(status_facts(locked))
+    if locked.status != new:
+        old = locked.status
+        locked.status = new
+        locked.save(update_fields=["status"])
+        reason = reason or Reason(ChangeReason.DERIVATION)
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            form_code="SUBJ",
+            obj=locked,
+            subject_id=locked.pk,
+            changes=[("STATUS", old, new)],
+            source=source,
+            file_sha256=file_sha256,
+            reason_code=reason.code,
+            reason_text=reason.text,
+        )
+    subject.status = new
+    return new
+
+
+def status_after_form_saved(instance: Any, actor: Any) -> None:
+    """After-save hook of SL, ENR, EOT, DS and DD (run after a save and after a soft
+    delete, crf.services): recompute the status, audited with the source, reason and file
+    SHA-256 of the form change that caused it (its last audit entry), so a change typed
+    in a form, imported from a file or made by a service is told apart."""
+    cause = (
+        AuditEntry.objects.filter(
+            subject_id=instance.subject_id,
+            object_model=instance._meta.label,
+            object_id=instance.pk,
+        )
+        .order_by("-id")
+        .values("source", "reason_code", "reason_text", "file_sha256")
+        .first()
+    )
+    source: str = AuditSource.WEB
+    reason: Reason | None = None
+    sha = ""
+    if cause is not None:
+        source, sha = cause["source"], cause["file_sha256"]
+        if cause["source"] == AuditSource.IMPORT and cause["reason_code"]:
+            reason = Reason(cause["reason_code"], cause["reason_text"])
+    recompute_subject_status(
+        actor=actor, subject=instance.subject, source=source, reason=reason, file_sha256=sha
+    )
+
+
+def status_after_import(subject: Subject, actor: Any, *, file_sha256: str, reason: str) -> None:
+    """After-import hook: every imported subject's status is recomputed (also when the file
+    changed none of its deciding forms), audited as imported with the file's SHA-256."""
+    recompute_subject_status(
+        actor=actor,
+        subject=subject,
+        source=AuditSource.IMPORT,
+        reason=Reason(ChangeReason.DATA_IMPORT, reason),
+        file_sha256=file_sha256,
+    )
