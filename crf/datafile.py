@@ -23,6 +23,22 @@ Import rules (decided here, shown in the preview):
 * A screening number of another site, a subject ID that differs from the one in
   the database or is taken by another subject, are errors.
 * Sites named in the file are created when absent; an existing site keeps its name.
+* Study parameters: a top-level ``"parameters"`` object carries the study-level values
+  of ``study.models.StudyParameters`` that the data depend on; today one,
+  ``"target_enrolment"`` (a whole number ≥ 1: the number of subjects the study may
+  enrol, crf-spec ENR "enrolment cap not reached"), e.g.
+  ``"parameters": {"target_enrolment": 30}``. The export always writes it; the import
+  reads it *before* any subject, so the cap of every ENR in the file is the file's
+  target, and a study whose target was raised round-trips. A changed target is audited
+  like a data manager's change (form code PARAM, variable TARGET_ENROLMENT, source
+  import, the file's SHA-256 and the import's reason). The import may lower the target,
+  never below the number of subjects already enrolled in the database (an error). A
+  file without ``"parameters"`` (or without the value) keeps the database's target.
+* Enrolment cap: every ENR the import saves passes the same check as the enrol page
+  (``enrollment.services.enforce_enrolment_cap``, an ENR after-save hook): a file that
+  enrols more subjects than the target is refused, the first one beyond it listed as
+  ``subject / SCR / ENR / ENRDAT: Enrolment is closed …``, and nothing is written. A
+  subject who died or left the study still counts.
 """
 
 from __future__ import annotations
@@ -58,12 +74,16 @@ from crf.registry import FormSpec, GroupSpec, Variable
 from crf.services import CheckError, Reason, StaleFormError, save_form
 from crf.values import audit_text
 from study import protocol
-from study.models import Site, Subject
+from study.models import Site, StudyParameters, Subject
 
 FORMAT = "edc-study-data/1"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SITE = re.compile(r"^\d{2}$")
 _LISTS = ("sites", "subjects", "screening")
+PARAMETERS = "parameters"
+TARGET_ENROLMENT = "target_enrolment"
+# The largest value StudyParameters.target_enrolment holds (PositiveSmallIntegerField).
+_MAX_TARGET = 32767
 
 
 # --- Writing and reading the JSON text ------------------------------------------------------
@@ -248,6 +268,7 @@ def export_document(*, user: Any = None) -> dict[str, Any]:
         "format": FORMAT,
         "study": protocol.STUDY_CODE,
         "created": timezone.now().astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        PARAMETERS: {TARGET_ENROLMENT: StudyParameters.objects.current().target_enrolment},
         "sites": [{"site": s.number, "name": s.name} for s in sites.order_by("number")],
         "subjects": [
             {
@@ -486,18 +507,72 @@ class _Importer:
                 % {"file": document.get("study"), "study": protocol.STUDY_CODE},
                 var="study",
             )
-        for key in sorted(set(document) - {"format", "study", "created", *_LISTS}):
+        for key in sorted(set(document) - {"format", "study", "created", PARAMETERS, *_LISTS}):
             self.fail(_("Unknown key of the file."), var=key)
         lists = {key: document.get(key, []) for key in _LISTS}
         for key, value in lists.items():
             if not isinstance(value, list):
                 self.fail(_("This must be a list."), var=key)
                 lists[key] = []
+        # Before any subject: the cap of every ENR in the file is the file's target.
+        self._parameters(document.get(PARAMETERS))
         self._sites(lists["sites"])
         for entry in lists["subjects"]:
             self._subject(entry, enrolled=True)
         for entry in lists["screening"]:
             self._subject(entry, enrolled=False)
+
+    def _parameters(self, raw: Any) -> None:
+        """The study-level values of the file (module docstring): the target enrolment."""
+        if raw is None:
+            return
+        if not isinstance(raw, dict):
+            self.fail(_("This must be a JSON object."), var=PARAMETERS)
+            return
+        for key in sorted(set(raw) - {TARGET_ENROLMENT}):
+            self.fail(_("Unknown study parameter."), var=f"{PARAMETERS}.{key}")
+        if TARGET_ENROLMENT not in raw:
+            return
+        where = f"{PARAMETERS}.{TARGET_ENROLMENT}"
+        target = raw[TARGET_ENROLMENT]
+        if isinstance(target, bool) or not isinstance(target, int) or target < 1:
+            self.fail(_("The target enrolment must be a whole number of at least 1."), var=where)
+            return
+        if target > _MAX_TARGET:
+            self.fail(
+                _("The target enrolment must be at most %(max)d.") % {"max": _MAX_TARGET},
+                var=where,
+            )
+            return
+        # Locked to the end of the import, as the enrol page and raise_enrolment_target do.
+        parameters = StudyParameters.objects.select_for_update().get(
+            pk=StudyParameters.objects.current().pk
+        )
+        old = parameters.target_enrolment
+        if target == old:
+            return
+        enrolled = Subject.objects.filter(subject_id__isnull=False).count()
+        if target < enrolled:
+            self.fail(
+                _(
+                    "The target enrolment cannot be %(target)d: %(enrolled)d subjects are "
+                    "already enrolled."
+                )
+                % {"target": target, "enrolled": enrolled},
+                var=where,
+            )
+            return
+        parameters.target_enrolment = target
+        parameters.save(update_fields=["target_enrolment"])
+        self._audit(
+            action=AuditAction.UPDATE,
+            form_code="PARAM",
+            obj=parameters,
+            changes=[("TARGET_ENROLMENT", old, target)],
+        )
+        self.changed_forms.append(
+            FormChange("", "", "PARAM", (f"TARGET_ENROLMENT {old} → {target}",))
+        )
 
     def _sites(self, entries: list[Any]) -> None:
         self.sites = {s.number: s for s in Site.objects.all()}
@@ -673,7 +748,9 @@ class _Importer:
                 )
             except ValidationError as error:
                 for message in error.messages:
-                    self.fail(message, subject=label)
+                    # Said once per subject (e.g. the cap, refused at its ENR already).
+                    if not any(e.subject == label and e.message == message for e in self.errors):
+                        self.fail(message, subject=label)
 
     # One form -------------------------------------------------------------------------
 
