@@ -33,4 +33,7 @@ class VisitsConfig(AppConfig):
         registry.register_facts(selectors.visit_facts)
         registry.register_after_save(["ENR", "EX", "TA"], services.after_enrolment_or_exposure)
         registry.register_after_save(list(services.HELD_ON_FIELDS), services.record_held_on)
+        registry.register_after_save(
+            [services.SURVIVAL_CONTACT_FORM], services.after_survival_contact
+        )
         post_migrate.connect(_seed, sender=self, dispatch_uid="edc_lab_normal_ranges")

@@ -374,3 +374,33 @@ def visit_status(
     if today < planned.window_start:
         return VisitStatus.UPCOMING
     return VisitStatus.WINDOW_OPEN
+
+
+# --------------------------------------------------------------------------- survival contacts
+
+
+def survival_visits_held(
+    visits: list[PlannedVisit], contacts: list[date]
+) -> dict[str, date | None]:
+    """Which survival follow-up visit each survival contact (SV, a log) holds.
+
+    protocol.md: Parameters, survival follow-up ("every 84 days after EOT, ±14 days, by visit or
+    phone"); crf-spec SV ("one row per contact"). The SURV visits have no form of their own: a
+    contact holds them. SURVm is held on the first contact from its window's opening up to the
+    opening of SURV(m+1)'s window — a late contact still holds it (its lateness is a deviation,
+    not a missing visit); a contact before SURVm's window holds nothing. Returns each SURV
+    visit's code with its held date, or None.
+    """
+    ordered = sorted((v for v in visits if v.kind == VisitKind.SURV), key=lambda v: v.number)
+    held: dict[str, date | None] = {}
+    for index, visit in enumerate(ordered):
+        opens = visit.window_start or visit.target_date
+        following = ordered[index + 1] if index + 1 < len(ordered) else None
+        closes = (following.window_start or following.target_date) if following else None
+        found = [
+            c
+            for c in contacts
+            if opens is not None and c >= opens and (closes is None or c < closes)
+        ]
+        held[visit.code] = min(found) if found else None
+    return held

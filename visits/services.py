@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from crf.models import CaseReportForm, Visit
+from crf.models import CaseReportForm, Visit, VisitKind
 from study.models import Subject
 from visits import schedule, selectors
 
@@ -94,7 +94,57 @@ def sync_schedule(subject: Subject) -> list[Visit]:
             for key, value in fields.items():
                 setattr(visit, key, value)
             visit.save(update_fields=list(fields))
+    record_survival_contacts(subject)
     return sorted(existing.values(), key=lambda v: (v.planned_date or dt.date.max, v.pk))
+
+
+# The survival contact log (registered by the outcomes app) and its date variable.
+SURVIVAL_CONTACT_FORM, SURVIVAL_CONTACT_DATE = "SV", "contacted_on"
+
+
+def record_survival_contacts(subject: Subject) -> None:
+    """Survival contacts hold the survival follow-up visits (visits.schedule.
+    survival_visits_held): a SURV visit has no form of its own, so without this it would
+    stay overdue although the site called the patient. Runs when the schedule changes and
+    after every SV save or deletion. Side effects: SURV visits' ``held_on``."""
+    from crf import registry
+
+    visits = list(
+        Visit.objects.select_for_update().filter(subject=subject, kind=VisitKind.SURVIVAL_FOLLOW_UP)
+    )
+    if not visits:
+        return
+    try:
+        spec = registry.get(SURVIVAL_CONTACT_FORM)
+    except KeyError:  # not registered (the outcomes app is not installed)
+        return
+    contacts = list(
+        spec.model.objects.filter(subject=subject, is_deleted=False)
+        .exclude(**{SURVIVAL_CONTACT_DATE: None})
+        .values_list(SURVIVAL_CONTACT_DATE, flat=True)
+    )
+    held = schedule.survival_visits_held(
+        [
+            schedule.PlannedVisit(
+                code=v.code,
+                kind=schedule.VisitKind.SURV,
+                number=v.number,
+                target_date=v.planned_date,
+                window_start=v.window_start,
+                window_end=v.window_end,
+            )
+            for v in visits
+        ],
+        contacts,
+    )
+    for visit in visits:
+        if visit.held_on != held[visit.code]:
+            visit.held_on = held[visit.code]
+            visit.save(update_fields=["held_on"])
+
+
+def after_survival_contact(instance: CaseReportForm, actor: Any) -> None:
+    record_survival_contacts(instance.subject)
 
 
 def after_enrolment_or_exposure(instance: CaseReportForm, actor: Any) -> None:

@@ -1,0 +1,58 @@
+"""A survival contact (SV) holds its survival follow-up visit, on every save path, so a
+called patient is not an overdue visit; deleting the contact opens the visit again."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from crf import registry
+from crf.models import ChangeReason, Visit
+from crf.services import Reason, delete_form
+from crf.selectors import subject_form_sections
+from tests.outcomes.test_outcome_forms import EOTDAT, end_treatment, save, treated  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def contact(on: dt.date) -> dict[str, object]:
+    return {"contacted_on": on, "method": "PHONE", "status_found": "ALIVE", "new_therapy": "N"}
+
+
+def test_a_contact_holds_its_survival_visit_and_deleting_it_opens_it_again(
+    investigator,
+    treated,  # noqa: F811
+) -> None:
+    end_treatment(investigator, treated)
+    surv1 = Visit.objects.get(subject=treated, code="SURV1")
+    on = surv1.planned_date + dt.timedelta(days=2)
+
+    record = save(investigator, treated, "SV", contact(on), today=on)
+
+    surv1.refresh_from_db()
+    assert surv1.held_on == on
+    section = next(s for s in subject_form_sections(treated) if s.title == "SURV1")
+    assert section.status == "done"
+
+    delete_form(
+        actor=investigator,
+        spec=registry.get("SV"),
+        instance=record,
+        reason=Reason(ChangeReason.ENTERED_IN_ERROR),
+    )
+
+    surv1.refresh_from_db()
+    assert surv1.held_on is None
+
+
+def test_a_contact_recorded_before_the_end_of_treatment_holds_the_visit_once_planned(
+    investigator,
+    treated,  # noqa: F811
+) -> None:
+    on = EOTDAT + dt.timedelta(days=84)
+    save(investigator, treated, "SV", contact(on), today=on)
+
+    end_treatment(investigator, treated)
+
+    assert Visit.objects.get(subject=treated, code="SURV1").held_on == on
