@@ -9,8 +9,8 @@ import pytest
 
 from crf import registry
 from crf.models import ChangeReason, Visit
-from crf.services import Reason, delete_form
 from crf.selectors import subject_form_sections
+from crf.services import Reason, delete_form
 from tests.outcomes.test_outcome_forms import EOTDAT, end_treatment, save, treated  # noqa: F401
 
 pytestmark = pytest.mark.django_db
