@@ -181,9 +181,27 @@ def record_held_on(instance: CaseReportForm, actor: Any) -> None:
         visit.save(update_fields=["held_on"])
 
 
+def why_not_missable(visit: Visit) -> str:
+    """Why the visit cannot be declared missed (already missed, no longer applies, held), or
+    "" when it can: one rule for the worklist's button, the confirmation page and the service."""
+    from django.utils.translation import gettext as _
+
+    if visit.missed:
+        return _("%(visit)s has already been declared missed.") % {"visit": visit.code}
+    if visit.not_applicable:
+        return _("%(visit)s no longer applies to this subject.") % {"visit": visit.code}
+    if visit.held_on is not None:
+        return _("%(visit)s was held on %(date)s; it cannot be missed.") % {
+            "visit": visit.code,
+            "date": visit.held_on.isoformat(),
+        }
+    return ""
+
+
 @transaction.atomic
 def declare_missed(*, actor: Any, visit: Visit, reason: str) -> Visit:
-    """Declare a visit missed, with a reason (audited). A held visit cannot be missed."""
+    """Declare a visit missed, with a reason (audited). A held, already missed or no longer
+    applicable visit cannot be (``why_not_missable``)."""
     from django.core.exceptions import ValidationError
     from django.utils.translation import gettext as _
 
@@ -193,11 +211,9 @@ def declare_missed(*, actor: Any, visit: Visit, reason: str) -> Visit:
     visit = Visit.objects.select_for_update().get(pk=visit.pk)
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason the visit was missed.")})
-    if visit.held_on is not None:
-        raise ValidationError(
-            _("%(visit)s was held on %(date)s; it cannot be missed.")
-            % {"visit": visit.code, "date": visit.held_on.isoformat()}
-        )
+    refused = why_not_missable(visit)
+    if refused:
+        raise ValidationError(refused)
     visit.missed, visit.missed_reason = True, reason.strip()
     visit.save(update_fields=["missed", "missed_reason"])
     audit.record(

@@ -18,6 +18,7 @@ from study.models import Subject
 from study.roles import ENTER, VIEW, perm
 from study.scoping import require_perm, sites_for_user, subject_view
 from visits.services import declare_missed as declare
+from visits.services import why_not_missable
 from visits.summary import exposure_rows, tumour_summary
 from visits.worklist import (
     DUE_SOON_DAYS,
@@ -88,20 +89,6 @@ def _next_url(request: HttpRequest) -> str:
     return reverse("visits:worklist")
 
 
-def _cannot_be_missed(visit: Visit) -> str:
-    """Why the visit cannot be declared missed, or "" when it can."""
-    if visit.missed:
-        return _("%(visit)s has already been declared missed.") % {"visit": visit.code}
-    if visit.not_applicable:
-        return _("%(visit)s no longer applies to this subject.") % {"visit": visit.code}
-    if visit.held_on is not None:
-        return _("%(visit)s was held on %(date)s; it cannot be missed.") % {
-            "visit": visit.code,
-            "date": visit.held_on.isoformat(),
-        }
-    return ""
-
-
 @subject_view(VIEW, ENTER)
 @require_http_methods(["GET", "POST"])
 def declare_missed(request: HttpRequest, subject: Subject, visit_code: str) -> HttpResponse:
@@ -113,7 +100,7 @@ def declare_missed(request: HttpRequest, subject: Subject, visit_code: str) -> H
     """
     visit = get_object_or_404(Visit, subject=subject, code=visit_code)
     next_url = _next_url(request)
-    blocked = _cannot_be_missed(visit)
+    blocked = why_not_missable(visit)
     form = DeclareMissedForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and not blocked and form.is_valid():
         try:

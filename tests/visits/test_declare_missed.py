@@ -170,3 +170,22 @@ def test_a_subject_of_another_site_is_not_found(client, make_person, subject) ->
 
     assert client.get(_url(subject)).status_code == 404
     assert client.post(_url(subject), {"reason": "x"}).status_code == 404
+
+
+def test_the_service_refuses_a_visit_already_declared_missed(investigator, sites) -> None:
+    import datetime as dt
+
+    from django.core.exceptions import ValidationError
+
+    from crf.models import AuditEntry
+    from enrollment.demo import screen_and_enrol
+    from visits.services import declare_missed
+
+    subject = screen_and_enrol(investigator, sites["01"], start=dt.date(2026, 3, 2))
+    visit = subject.visits.get(code="C1D1")
+    declare_missed(actor=investigator, visit=visit, reason="Patient in hospital")
+
+    with pytest.raises(ValidationError, match="already been declared missed"):
+        declare_missed(actor=investigator, visit=visit, reason="again")
+
+    assert AuditEntry.objects.filter(form_code="VISIT", variable="MISSED").count() == 1
