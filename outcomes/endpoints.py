@@ -90,6 +90,20 @@ __all__ = [
 # Months are reported with two decimals (protocol.md: Endpoints, "in months").
 _MONTHS_QUANTUM = Decimal("0.01")
 
+# A response in a sentence is its label (crf-spec code list RESP, the labels of
+# crf.codelists.Response, so one catalogue entry serves both), never its code.
+_RESPONSE_LABELS = {
+    Response.CR: gettext_noop("Complete response"),
+    Response.PR: gettext_noop("Partial response"),
+    Response.SD: gettext_noop("Stable disease"),
+    Response.PD: gettext_noop("Progressive disease"),
+    Response.NE: gettext_noop("Not evaluable"),
+}
+
+
+def _response_text(response: Response) -> Text:
+    return _text(_RESPONSE_LABELS[response])
+
 
 # --- Input and output -------------------------------------------------------------------
 
@@ -242,7 +256,7 @@ def _censor_at_last_adequate(
                 "PFS censored at %(date)s: last adequate assessment (%(response)s); %(why)s."
             ),
             date=last.assessed_on.isoformat(),
-            response=str(last.overall),
+            response=_response_text(last.overall),
             why=why,
         ),
     )

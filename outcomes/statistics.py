@@ -42,8 +42,11 @@ Added on top of the lifelines table:
   not installed here, the tests derive both limits from hand-computed bounds).
 - Rates at 6 and 12 months: S and its pointwise interval at t = months x DAYS_PER_MONTH
   days exactly (182.625 and 365.25 days: with whole-day durations, an event on day 182
-  counts for the 6-month rate, one on day 183 does not). Beyond the last follow-up time
-  the estimate is not estimable (all None) unless S has already reached 0.
+  counts for the 6-month rate, one on day 183 does not). Beyond the last follow-up time,
+  with nobody at risk, the rate is not estimable (all None), also where the last subject
+  had an event and S fell to 0: one event in the last subject at risk is no estimate of a
+  rate at a time nobody was followed to (R survival's ``summary(fit, times=)`` likewise
+  gives no row beyond the last follow-up time unless asked to ``extend``).
 - Numbers at risk at 0, 3, 6, 9, 12, 18 and 24 months: subjects whose time is >= t, t as
   for the rates (a subject censored or with an event exactly at t is at risk at t).
 - Event and censor counts and the censor times (for censor marks on the curve).
@@ -150,10 +153,9 @@ class KaplanMeier:
         row = self._row(days)
         if row is None or self.last_follow_up is None:
             return SurvivalRate(days, months, None, None, None)
-        survival = self.survival[row]
-        if days > self.last_follow_up and survival > 0:
+        if days > self.last_follow_up:  # nobody at risk: not estimable, even where S fell to 0
             return SurvivalRate(days, months, None, None, None)
-        return SurvivalRate(days, months, survival, self.ci_low[row], self.ci_high[row])
+        return SurvivalRate(days, months, self.survival[row], self.ci_low[row], self.ci_high[row])
 
     def rate_at_months(self, months: int) -> SurvivalRate:
         """The rate at ``months`` x DAYS_PER_MONTH days."""

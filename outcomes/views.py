@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from outcomes import display
 from outcomes.services import open_end_of_treatment
 from study import protocol
 from study.downloads import csv_response
@@ -99,19 +100,51 @@ def study_outcomes_page(request: HttpRequest) -> HttpResponse:
     from django.core.paginator import Paginator
 
     page = Paginator(outcomes, SUBJECTS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {
-        # each subject with its PFS and OS explained in the user's language
-        "rows": [(o, o.result.pfs.explain(_), o.result.os.explain(_)) for o in page.object_list],
+    return render(request, "outcomes/study.html", outcomes_context(summary, page, figures_list))
+
+
+def outcomes_context(summary: Any, page: Any, figures_list: list[Any]) -> dict[str, Any]:
+    """What the study outcomes page shows: numbers and codes as people read them
+    (outcomes.display), each subject's endpoints explained in the user's language."""
+    from outcomes import charts, display
+
+    return {
+        "rows": [
+            (
+                o,
+                display.response_label(o.result.bor),
+                o.result.pfs.explain(_),
+                o.result.os.explain(_),
+            )
+            for o in page.object_list
+        ],
         "page": page,
         "summary": summary,
+        "proportions": [
+            ("orr", _("Objective response rate (CR + PR)"), display.proportion_texts(summary.orr)),
+            (
+                "dcr",
+                _("Disease control rate (CR + PR + SD)"),
+                display.proportion_texts(summary.dcr),
+            ),
+        ],
         "figures": figures_list,
         "at_risk_months": charts.AT_RISK_MONTHS,
+        "rate_months": [rate.months for rate in summary.pfs.rates],
         "km_rows": [
-            (_("Progression-free survival"), "km_pfs", summary.pfs),
-            (_("Overall survival"), "km_os", summary.os),
+            (
+                label,
+                key,
+                km,
+                display.median_text(km),
+                [display.rate_text(rate) for rate in km.rates],
+            )
+            for label, key, km in (
+                (_("Progression-free survival"), "km_pfs", summary.pfs),
+                (_("Overall survival"), "km_os", summary.os),
+            )
         ],
     }
-    return render(request, "outcomes/study.html", context)
 
 
 @require_perm(OUTCOMES)
@@ -172,14 +205,28 @@ def endpoint_panel(request: HttpRequest, subject: Subject) -> str:
     if not subject.subject_id:
         return ""
     outcome = study_outcomes([subject], today=timezone.localdate())[0]
+    result = outcome.result
     context = {
         "o": outcome,
-        "pfs_text": outcome.result.pfs.explain(_),
-        "os_text": outcome.result.os.explain(_),
+        "bor": display.response_label(result.bor),
+        "pfs_text": _endpoint_sentence(result.pfs),
+        "os_text": _endpoint_sentence(result.os),
         "bor_text": (
-            outcome.result.best_response.explain_reason(_)
-            if outcome.result.best_response is not None
-            else ""
+            result.best_response.explain_reason(_) if result.best_response is not None else ""
         ),
     }
     return render_to_string("outcomes/_endpoint_panel.html", context, request=request)
+
+
+def _endpoint_sentence(endpoint: Any) -> str:
+    """"168 days (5.52 months), censored. PFS censored at …": one sentence per catalogue
+    message, so that a translation uses its own punctuation."""
+    values = {"days": endpoint.days, "months": endpoint.months}
+    if endpoint.event:
+        summary = _("%(days)s days (%(months)s months), event.") % values
+    else:
+        summary = _("%(days)s days (%(months)s months), censored.") % values
+    return _("%(summary)s %(explanation)s") % {
+        "summary": summary,
+        "explanation": endpoint.explain(_),
+    }

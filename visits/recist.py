@@ -501,14 +501,14 @@ def follow_up_problems(baseline: TumourAssessment, assessment: TumourAssessment)
     after the baseline scan and on or before this one (crf-spec: NLDAT). No side effects.
     """
     problems = _duplicate_id_problems(assessment)
-    if assessment.assessed_on <= baseline.assessed_on:
+    if assessment.assessed_on <= baseline.assessed_on:  # protocol.md: Parameters, tumour assessment
         problems.append(
             _problem(
                 "",
                 "TADAT",
                 text(
                     gettext_noop(
-                        "A follow-up scan is dated after the baseline scan (protocol.md: Parameters, tumour assessment): the baseline is on %(date)s."
+                        "A follow-up scan is dated after the baseline scan: the baseline is on %(date)s."
                     ),
                     date=baseline.assessed_on.isoformat(),
                 ),
@@ -516,7 +516,7 @@ def follow_up_problems(baseline: TumourAssessment, assessment: TumourAssessment)
         )
     base_targets = {t.lesion_id: t for t in baseline.targets}
     seen_targets = {t.lesion_id for t in assessment.targets}
-    for lesion_id in base_targets:
+    for lesion_id in base_targets:  # protocol.md: RECIST 1.1, the same lesions as at baseline
         if lesion_id not in seen_targets:
             problems.append(
                 _problem(
@@ -524,7 +524,7 @@ def follow_up_problems(baseline: TumourAssessment, assessment: TumourAssessment)
                     "TL",
                     text(
                         gettext_noop(
-                            "Every baseline target lesion is assessed at each follow-up (protocol.md: RECIST 1.1, the same lesions as at baseline): %(lesion)s is missing; record it as NOT_ASSESSED if it was not evaluated."
+                            "Every baseline target lesion is assessed at each follow-up: %(lesion)s is missing; record it as not assessed if it was not evaluated."
                         ),
                         lesion=lesion_id,
                     ),
@@ -875,7 +875,7 @@ def best_overall_response(
             first_response_on=first_response_on,
             reason=text(
                 gettext_noop(
-                    "CR on %(start)s confirmed by CR on %(end)s, at least %(days)s days later (protocol.md: Best overall response)."
+                    "CR on %(start)s confirmed by CR on %(end)s, at least %(days)s days later."
                 ),
                 start=start.isoformat(),
                 end=end.isoformat(),
@@ -891,7 +891,7 @@ def best_overall_response(
             first_response_on=first_response_on,
             reason=text(
                 gettext_noop(
-                    "%(first)s on %(start)s confirmed by %(second)s on %(end)s, at least %(days)s days later (protocol.md: Best overall response)."
+                    "%(first)s on %(start)s confirmed by %(second)s on %(end)s, at least %(days)s days later."
                 ),
                 first=str(window[i].overall),
                 start=start.isoformat(),
@@ -916,7 +916,7 @@ def best_overall_response(
             first_response_on=None,
             reason=text(
                 gettext_noop(
-                    "%(response)s on %(date)s (study day %(day)s), on or after study day %(min_day)s; no confirmed CR or PR (protocol.md: Best overall response)."
+                    "%(response)s on %(date)s (study day %(day)s), on or after study day %(min_day)s; no confirmed CR or PR."
                 ),
                 response=str(stable.overall),
                 date=stable.assessed_on.isoformat(),
@@ -931,7 +931,7 @@ def best_overall_response(
             first_response_on=None,
             reason=text(
                 gettext_noop(
-                    "PD on %(date)s with no confirmed response and no SD on or after study day %(min_day)s before it (protocol.md: Best overall response)."
+                    "PD on %(date)s with no confirmed response and no SD on or after study day %(min_day)s before it."
                 ),
                 date=first_pd.assessed_on.isoformat(),
                 min_day=RECIST_SD_MIN_STUDY_DAY,
@@ -943,7 +943,7 @@ def best_overall_response(
         first_response_on=None,
         reason=text(
             gettext_noop(
-                "No evaluable response: no confirmed CR or PR, no SD on or after study day %(min_day)s and no PD (protocol.md: Best overall response)."
+                "No evaluable response: no confirmed CR or PR, no SD on or after study day %(min_day)s and no PD."
             ),
             min_day=RECIST_SD_MIN_STUDY_DAY,
         ),

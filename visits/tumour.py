@@ -105,7 +105,10 @@ def ta_rules(data: Data, context: CheckContext) -> Iterable[Finding]:
         problems = recist.follow_up_problems(baseline, current)
         if not data.get("TAINVRS"):
             yield Finding(
-                "TAINVRS", _("TAINVRS is required at follow-up."), Severity.HARD, "TAINVRS_required"
+                "TAINVRS",
+                _("Enter the investigator's overall response at follow-up."),
+                Severity.HARD,
+                "TAINVRS_required",
             )
     for problem in problems:
         variable = problem.variable if problem.variable in ("TL", "NTL", "NL", "TADAT") else "TL"
@@ -119,12 +122,22 @@ def ta_investigator_agrees(data: Data, context: CheckContext) -> Iterable[Findin
         yield Finding(
             "TAINVRS",
             _(
-                "The investigator's response %(given)s differs from the RECIST 1.1 response %(computed)s."
+                "The investigator's response (%(given)s) differs from the RECIST 1.1 response (%(computed)s)."
             )
-            % {"given": given, "computed": computed},
+            % {"given": _response_label(given), "computed": _response_label(computed)},
             Severity.SOFT,
             "TAINVRS_vs_TARESP",
         )
+
+
+def _response_label(code: str) -> str:
+    """A response in a message is its label (crf-spec code list RESP), not its code."""
+    from crf.codelists import Response
+
+    try:
+        return str(Response(code).label)
+    except ValueError:
+        return code
 
 
 TA_CHECKS = [check_not_future("TADAT"), ta_rules, ta_investigator_agrees]

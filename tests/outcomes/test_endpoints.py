@@ -163,7 +163,7 @@ def test_pfs_row_no_progression_no_death_censored_at_last_adequate_ta() -> None:
         event=False,
         date=on(2 * K),
         reason="last_adequate_ta",
-        explanation=f"PFS censored at {on(2 * K)}: last adequate assessment (PR); no progression or death observed up to study day {STUDY_DURATION_DAYS}.",
+        explanation=f"PFS censored at {on(2 * K)}: last adequate assessment (Partial response); no progression or death observed up to study day {STUDY_DURATION_DAYS}.",
     )
 
 
@@ -183,7 +183,7 @@ def test_pfs_row_new_therapy_before_progression_censored_at_last_adequate_ta_bef
         event=False,
         date=on(2 * K),
         reason="new_therapy",
-        explanation=f"PFS censored at {on(2 * K)}: last adequate assessment (SD); new anticancer therapy started {on(2 * K + 14)} before any progression or death.",
+        explanation=f"PFS censored at {on(2 * K)}: last adequate assessment (Stable disease); new anticancer therapy started {on(2 * K + 14)} before any progression or death.",
     )
 
 
@@ -215,7 +215,7 @@ def test_pfs_row_event_after_day_730_censored_at_last_adequate_ta_on_or_before_i
         event=False,
         date=on(LAST_TA),
         reason="after_day_730",
-        explanation=f"PFS censored at {on(LAST_TA)}: last adequate assessment (SD); progression on {on(late)} (study day {late}) is after study day {STUDY_DURATION_DAYS}.",
+        explanation=f"PFS censored at {on(LAST_TA)}: last adequate assessment (Stable disease); progression on {on(late)} (study day {late}) is after study day {STUDY_DURATION_DAYS}.",
     )
 
 

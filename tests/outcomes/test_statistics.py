@@ -312,9 +312,11 @@ def test_a_rate_beyond_the_last_follow_up_is_not_estimable() -> None:
     assert six.survival is None and six.ci_low is None and six.ci_high is None
     assert twelve.survival is None
     assert estimate.rate_at(150).survival == pytest.approx(2 / 3, abs=EXACT)
-    # Once S has reached 0 it stays 0 (its log-log interval is undefined).
+    # Where the last subject had an event S falls to 0, at that time (its log-log
+    # interval undefined); later, with nobody at risk, the rate is not estimable.
     ended = _fit([(30, True), (60, True)])
-    assert ended.rates[1].survival == 0.0
+    assert (ended.rate_at(60).survival, ended.rate_at(60).ci_low) == (0.0, None)
+    assert ended.rates[1].survival is None
     assert ended.rates[1].ci_low is None and ended.rates[1].ci_high is None
 
 

@@ -13,6 +13,9 @@ from visits.models import TumourAssessment
 
 pytestmark = pytest.mark.django_db
 
+LABELS = {"CR": "Complete response", "PR": "Partial response", "SD": "Stable disease"}
+LABELS["PD"] = "Progressive disease"
+
 
 @pytest.mark.parametrize(
     ("course", "responses", "bor"),
@@ -39,7 +42,7 @@ def test_six_cycles_and_the_tumour_course(
     assert computed == responses
     client.force_login(investigator)
     page = client.get(reverse("visits:summary", kwargs={"subject_pk": subject.pk})).content.decode()
-    assert f"Best overall response: {bor}</strong>" in page
+    assert f"Best overall response: {LABELS[bor]}</strong>" in page
     exposure = page.split('data-testid="exposure"')[1].split("</table>")[0]
     assert exposure.count("<tr>") == 7  # header + six cycles
     assert 'C4D1</td><td class="text-end">10</td>' in exposure  # reduced from cycle 4
