@@ -12,13 +12,6 @@ from crf.models import AuditEntry
 register = template.Library()
 
 
-def _text(text: str) -> SafeString:
-    # A date or other short single word never breaks at its hyphens ("2026-" / "03-03").
-    if "-" in text and len(text) <= 24 and not any(c.isspace() for c in text):
-        return format_html('<span class="text-nowrap">{}</span>', text)
-    return format_html("{}", text)
-
-
 def _value(entry: AuditEntry, value: str | None) -> SafeString:
     shown = audit_labels.shown_values(
         entry.form_code, entry.group, entry.variable, entry.action, value
@@ -28,7 +21,7 @@ def _value(entry: AuditEntry, value: str | None) -> SafeString:
         "{}{}",
         (
             (
-                _text(v.text),
+                v.text,
                 format_html(' <span class="text-body-secondary">({})</span>', v.code)
                 if v.code
                 else "",
