@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from outcomes import figures
 from outcomes.study import StudySummary, SubjectOutcome
@@ -107,6 +108,13 @@ def figure_spec(name: str, outcomes: Sequence[SubjectOutcome], summary: StudySum
     (no drawing): the page computes it for every figure to know each one's fingerprint."""
     dosed = [o for o in outcomes if o.dosed]
     labels = bor_labels()
+    # the figure's description (SVG <desc>, alt text) in the user's language, punctuation too
+    wording = figures.Wording(
+        description=_("%(title)s. %(summary)s."),
+        separator=pgettext("between the items of a list", ", "),
+        curve_separator=pgettext("between the clauses of a sentence", "; "),
+        count=_("%(label)s %(n)d"),
+    )
     if name in ("km_pfs", "km_os"):
         km = summary.pfs if name == "km_pfs" else summary.os
         title = _("Progression-free survival") if name == "km_pfs" else _("Overall survival")
@@ -120,6 +128,9 @@ def figure_spec(name: str, outcomes: Sequence[SubjectOutcome], summary: StudySum
             at_risk_times=AT_RISK_MONTHS,
             at_risk_label=_("Number at risk"),
             empty_text=_("No subject has received a dose yet."),
+            curve_summary=_("%(label)s: median %(median)s months"),
+            not_reached=_("not reached"),
+            wording=wording,
         )
     if name == "waterfall":
         bars = [
@@ -139,6 +150,8 @@ def figure_spec(name: str, outcomes: Sequence[SubjectOutcome], summary: StudySum
             y_label=_("Change from baseline (%)"),
             legend_labels=labels,
             empty_text=_("No tumour assessment after baseline yet."),
+            summary=_("%(n)d subjects; best change from %(min)s to %(max)s; %(counts)s"),
+            wording=wording,
         )
     if name == "swimmer":
         return _spec(
@@ -158,6 +171,12 @@ def figure_spec(name: str, outcomes: Sequence[SubjectOutcome], summary: StudySum
             },
             empty_text=_("No subject has received a dose yet."),
             truncated_text=_("%(shown)d of %(total)d subjects shown (longest follow-up)"),
+            summary=_(
+                "%(n)d subjects; median time on treatment %(median_treatment)s months; "
+                "%(ongoing)d ongoing; %(responses)d responses; %(progressions)d progressions; "
+                "%(deaths)d deaths"
+            ),
+            wording=wording,
         )
     if name == "spider":
         return _spec(
@@ -177,6 +196,8 @@ def figure_spec(name: str, outcomes: Sequence[SubjectOutcome], summary: StudySum
             y_label=_("Change from baseline (%)"),
             legend_labels=labels,
             empty_text=_("No tumour assessment after baseline yet."),
+            summary=_("%(n)d subjects; %(counts)s"),
+            wording=wording,
         )
     raise KeyError(name)
 

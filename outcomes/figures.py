@@ -58,6 +58,7 @@ __all__ = [
     "SpiderSeries",
     "SwimmerLane",
     "WaterfallBar",
+    "Wording",
     "alt_text",
     "cjk_font",
     "font_families",
@@ -360,6 +361,24 @@ class _Ids:
         return candidate
 
 
+@dataclass(frozen=True)
+class Wording:
+    """How the figure's description (the SVG ``<desc>``, ``alt_text``) joins its parts:
+    pass translated formats so that, in Chinese, no English punctuation is left in it."""
+
+    description: str = "%(title)s. %(summary)s."  # ``title``, ``summary``
+    separator: str = ", "  # between the items of a list
+    curve_separator: str = "; "  # between the curves of a Kaplan-Meier figure
+    count: str = "%(label)s %(n)d"  # a response and how many subjects had it
+
+
+PLAIN = Wording()
+
+
+def _describe(title: str, summary: str, wording: Wording) -> str:
+    return wording.description % {"title": title, "summary": summary} if title else summary
+
+
 def _new_figure(title: str, summary: str, height: float = HEIGHT_IN) -> Figure:
     fig = Figure(figsize=(WIDTH_IN, height), layout="constrained")
     _META[fig] = _Meta(title=title, summary=summary)
@@ -381,8 +400,8 @@ def _freeze_layout(fig: Figure) -> Figure:
     return fig
 
 
-def _empty_figure(title: str, message: str) -> Figure:
-    fig = _new_figure(title, f"{title}. {message}" if title else message)
+def _empty_figure(title: str, message: str, wording: Wording = PLAIN) -> Figure:
+    fig = _new_figure(title, _describe(title, message.rstrip("."), wording))
     ax = fig.add_subplot()
     ax.set_axis_off()
     ax.set_title(title)
@@ -435,9 +454,11 @@ def _reference_lines(ax: Axes) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(_pct_tick))
 
 
-def _counts(codes: Sequence[str], labels: Mapping[str, str]) -> str:
-    return ", ".join(
-        f"{labels.get(c, c)} {sum(1 for x in codes if x == c)}" for c in BOR_ORDER if c in codes
+def _counts(codes: Sequence[str], labels: Mapping[str, str], wording: Wording = PLAIN) -> str:
+    return wording.separator.join(
+        wording.count % {"label": labels.get(c, c), "n": sum(1 for x in codes if x == c)}
+        for c in BOR_ORDER
+        if c in codes
     )
 
 
@@ -455,6 +476,7 @@ def km_figure(
     empty_text: str = "No data",
     curve_summary: str = "%(label)s: median %(median)s",
     not_reached: str = "not reached",
+    wording: Wording = PLAIN,
 ) -> Figure:
     """Kaplan-Meier step curves with 95 % CI bands, censor marks, medians, at-risk table.
 
@@ -464,7 +486,7 @@ def km_figure(
     at_risk_times = [float(t) for t in at_risk_times]
     drawable = [c for c in curves if len(c.times_months) or len(c.censor_times_months)]
     if not drawable:
-        return _empty_figure(title, empty_text)
+        return _empty_figure(title, empty_text, wording)
     for curve in curves:
         if at_risk_times and len(curve.at_risk) != len(at_risk_times):
             raise ValueError(f"KmCurve {curve.label!r}: at_risk must match at_risk_times")
@@ -481,7 +503,11 @@ def km_figure(
     n_rows = len(curves) if at_risk_times else 0
     table_height = 0.35 + 0.25 * n_rows if n_rows else 0.0
     with _style():
-        fig = _new_figure(title, f"{title}. {'; '.join(parts)}.", HEIGHT_IN + table_height)
+        fig = _new_figure(
+            title,
+            _describe(title, wording.curve_separator.join(parts), wording),
+            HEIGHT_IN + table_height,
+        )
         if n_rows:
             grid = fig.add_gridspec(2, 1, height_ratios=[HEIGHT_IN - 0.6, table_height])
             ax = fig.add_subplot(grid[0])
@@ -587,13 +613,14 @@ def waterfall_figure(
     x_label: str = "",
     empty_text: str = "No data",
     summary: str = "%(n)d subjects; best change from %(min)s to %(max)s; %(counts)s",
+    wording: Wording = PLAIN,
 ) -> Figure:
     """Best % change of the target sum per subject, largest increase left, coloured by BOR.
 
     ``summary`` is a %-format with ``n``, ``min``, ``max``, ``counts`` (BOR label + count).
     """
     if not bars:
-        return _empty_figure(title, empty_text)
+        return _empty_figure(title, empty_text, wording)
     ordered = sorted(bars, key=lambda b: (-b.best_pct_change, b.subject_id))
     codes = [_bor(b.bor) for b in ordered]
     values = [float(b.best_pct_change) for b in ordered]
@@ -601,11 +628,11 @@ def waterfall_figure(
         "n": len(ordered),
         "min": _pct(min(values)),
         "max": _pct(max(values)),
-        "counts": _counts(codes, legend_labels),
+        "counts": _counts(codes, legend_labels, wording),
     }
     ids = _Ids()
     with _style():
-        fig = _new_figure(title, f"{title}. {text}.")
+        fig = _new_figure(title, _describe(title, text, wording))
         ax = fig.add_subplot()
         x = np.arange(len(ordered))
         container = ax.bar(x, values, width=0.8, color=[BOR_COLORS[c] for c in codes])
@@ -644,6 +671,7 @@ def swimmer_figure(
         "%(ongoing)d ongoing; %(responses)d responses; %(progressions)d progressions; "
         "%(deaths)d deaths"
     ),
+    wording: Wording = PLAIN,
 ) -> Figure:
     """One lane per subject: treatment, then follow-up, with response/PD/death markers.
 
@@ -653,7 +681,7 @@ def swimmer_figure(
     (``shown``, ``total``) says so.  ``summary`` always counts every lane.
     """
     if not lanes:
-        return _empty_figure(title, empty_text)
+        return _empty_figure(title, empty_text, wording)
     text = summary % {
         "n": len(lanes),
         "median_treatment": _num(float(np.median([ln.treatment_months for ln in lanes]))),
@@ -671,7 +699,9 @@ def swimmer_figure(
     label = legend_labels.get
     ids = _Ids()
     with _style():
-        fig = _new_figure(title, f"{title}. {text}.", max(HEIGHT_IN - 1.5, 1.6 + 0.27 * n))
+        fig = _new_figure(
+            title, _describe(title, text, wording), max(HEIGHT_IN - 1.5, 1.6 + 0.27 * n)
+        )
         ax = fig.add_subplot()
         y = np.arange(n)
         treatment = np.array([ln.treatment_months for ln in shown], dtype=float)
@@ -785,16 +815,17 @@ def spider_figure(
     legend_labels: Mapping[str, str],
     empty_text: str = "No data",
     summary: str = "%(n)d subjects; %(counts)s",
+    wording: Wording = PLAIN,
 ) -> Figure:
     """% change of the target sum over time, one line per subject from (0, 0), by BOR."""
     if not series:
-        return _empty_figure(title, empty_text)
+        return _empty_figure(title, empty_text, wording)
     ordered = sorted(series, key=lambda s: s.subject_id)
     codes = [_bor(s.bor) for s in ordered]
-    text = summary % {"n": len(ordered), "counts": _counts(codes, legend_labels)}
+    text = summary % {"n": len(ordered), "counts": _counts(codes, legend_labels, wording)}
     ids = _Ids()
     with _style():
-        fig = _new_figure(title, f"{title}. {text}.")
+        fig = _new_figure(title, _describe(title, text, wording))
         ax = fig.add_subplot()
         x_max, y_min, y_max = 0.0, -35.0, 25.0
         for item, code in zip(ordered, codes, strict=True):

@@ -362,3 +362,36 @@ def test_module_imports_neither_django_nor_pyplot() -> None:
     )
     root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=60)
+
+
+def test_the_description_takes_the_callers_punctuation() -> None:
+    """A Chinese description carries no English punctuation when given Chinese formats."""
+    chinese = F.Wording(
+        description="%(title)s。%(summary)s。",
+        separator="、",
+        curve_separator="；",
+        count="%(label)s %(n)d 例",
+    )
+    bars = [F.WaterfallBar("01-001", -40.0, "PR"), F.WaterfallBar("01-002", 25.0, "PD")]
+
+    waterfall = F.waterfall_figure(
+        bars,
+        title="瀑布图",
+        y_label="变化",
+        legend_labels=LABELS,
+        summary="%(n)d 例受试者；最佳变化 %(min)s 至 %(max)s；%(counts)s",
+        wording=chinese,
+    )
+    empty = F.spider_figure(
+        [],
+        title="蛛网图",
+        y_label="变化",
+        x_label="月",
+        legend_labels={},
+        empty_text="尚无数据",
+        wording=chinese,
+    )
+
+    expected = "瀑布图。2 例受试者；最佳变化 -40% 至 +25%；PR 部分缓解 1 例、PD 疾病进展 1 例。"
+    assert F.alt_text(waterfall) == expected
+    assert F.alt_text(empty) == "蛛网图。尚无数据。"
