@@ -180,6 +180,7 @@ class Subject(models.Model):
             ("view_audit_trail", "Can read the audit trail"),
             ("review_deviations", "Can confirm or dismiss suggested protocol deviations"),
             ("view_outcomes", "Can view the study outcomes (PFS, OS, ORR, DCR and figures)"),
+            ("view_access_changes", "Can read the changes of people's roles, sites and access"),
         ]
 
     def __str__(self) -> str:
@@ -226,3 +227,51 @@ class AuthEvent(models.Model):
         if self.pk is not None:
             raise RuntimeError("Sign-in events are append-only.")
         super().save(*args, **kwargs)
+
+
+class AccessChangeKind(models.TextChoices):
+    """What changed in a person's access to the study (study.services.set_membership)."""
+
+    ROLE = "role", _("Role")
+    SITES = "sites", _("Sites")
+    PRINCIPAL_INVESTIGATOR = "pi", _("Principal investigator")
+    PASSWORD = "password", _("Password set by an administrator")
+
+
+class AccessChange(models.Model):
+    """One change of a person's access: who changed what of whom, when, old, new and why.
+
+    Append-only, like AuthEvent: the model refuses updates and deletes, and on PostgreSQL
+    a trigger refuses them too (migration 0006). Values are kept as codes (role code, site
+    numbers "01, 02", Y/N); the page shows their labels. Written by study.services only.
+    """
+
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_username = models.CharField(_("changed by"), max_length=150)
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_changes"
+    )
+    person_username = models.CharField(_("person"), max_length=150)
+    kind = models.CharField(_("what changed"), max_length=10, choices=AccessChangeKind.choices)
+    old_value = models.TextField(_("old value"), blank=True)
+    new_value = models.TextField(_("new value"), blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("access change")
+        verbose_name_plural = _("access changes")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username}: {self.person_username} {self.kind}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("Access changes are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise RuntimeError("Access changes are append-only.")

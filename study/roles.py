@@ -27,6 +27,7 @@ DASHBOARDS = "view_dashboards"
 AUDIT = "view_audit_trail"
 DEVIATIONS = "review_deviations"
 OUTCOMES = "view_outcomes"
+ACCESS = "view_access_changes"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.INVESTIGATOR: frozenset({VIEW, ENTER, SIGN, AUDIT}),
@@ -46,6 +47,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             DEVIATIONS,
             OUTCOMES,
             AUDIT,
+            ACCESS,
         }
     ),
     Role.MEDICAL_MONITOR: frozenset({VIEW, SAFETY, OUTCOMES, AUDIT}),

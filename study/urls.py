@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", views.login, name="login"),
     path("accounts/logout/", views.logout, name="logout"),
+    path("people/changes/", views.access_change_list, name="access_changes"),
 ]

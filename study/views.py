@@ -10,6 +10,7 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import DisallowedHost, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -19,11 +20,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from study import home_panels, protocol, selectors
+from study import access_changes, home_panels, protocol, selectors
 from study.models import Role
 from study.protocol import SESSION_POLICY
-from study.roles import VIEW, perm
-from study.scoping import authenticated_view, membership_of, public_view
+from study.roles import ACCESS, VIEW, perm
+from study.scoping import authenticated_view, membership_of, public_view, require_perm
 
 
 class LoginForm(AuthenticationForm):
@@ -93,6 +94,15 @@ def home(request: HttpRequest) -> HttpResponse:
         "panels": home_panels.panels_for(request),
     }
     return render(request, HOME_TEMPLATES[Role(membership.role)], context)
+
+
+@require_perm(ACCESS)
+def access_change_list(request: HttpRequest) -> HttpResponse:
+    """People and roles: changes. Every change of someone's role, sites or PI flag, and every
+    password an administrator set for someone else: who, when, old, new, reason."""
+    page = Paginator(access_changes.recent_changes(), 50).get_page(request.GET.get("page"))
+    context = {"page": page, "rows": access_changes.rows(page)}
+    return render(request, "study/access_changes.html", context)
 
 
 # --- Error pages ------------------------------------------------------------------------------

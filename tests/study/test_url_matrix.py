@@ -34,6 +34,7 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "study:home": ("GET", EVERY_ROLE, False),
     "study:login": ("GET", EVERY_ROLE, False),
     "study:logout": ("POST", EVERY_ROLE, False),
+    "study:access_changes": ("GET", DATA_MANAGER, False),
     "set_language": ("POST", EVERY_ROLE, False),
     "crf:subject_list": ("GET", CLINICAL, False),
     "crf:subject_detail": ("GET", CLINICAL, True),
