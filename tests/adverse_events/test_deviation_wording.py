@@ -18,7 +18,6 @@ from crf.models import AuditEntry, CheckFinding, Visit
 from crf.services import Reason, save_form
 from enrollment.demo import screen_and_enrol
 from study.models import Role
-
 from visits.demo import treat
 from visits.models import VitalSigns
 
