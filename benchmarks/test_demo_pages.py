@@ -60,7 +60,8 @@ def test_demo_pages() -> None:
 
 def test_demo_outcomes_page_with_its_figures() -> None:
     """What a person waits for: the outcomes page and its five figures, as the browser asks
-    for them (the page, then each <img> URL), with nothing cached and then again."""
+    for them (the page, then each <img> URL, one after the other), with no figure cached
+    ("cold": the first reader after a change of the data) and then again ("warm")."""
     import re
 
     from django.core.cache import caches
@@ -82,6 +83,7 @@ def test_demo_outcomes_page_with_its_figures() -> None:
             timings[name] = time.perf_counter() - begun
         return timings
 
+    page_and_figures()  # a running server has imported matplotlib and lifelines
     print()
     for label in ("cold", "warm", "warm", "warm"):
         if label == "cold":

@@ -97,9 +97,11 @@ def test_outcomes_at_size(n: int) -> None:
 def test_outcomes_page_html_at_2000_subjects(rf) -> None:  # type: ignore[no-untyped-def]
     """The page's HTML (summary, at-risk tables, the subject table) from 2,000 outcomes."""
     from django.contrib.auth.models import AnonymousUser
+    from django.core.paginator import Paginator
     from django.template.loader import render_to_string
 
-    from outcomes.views import SUBJECTS_PER_PAGE
+    from outcomes.figure_cache import fingerprint
+    from outcomes.views import SUBJECTS_PER_PAGE, outcomes_context
 
     rng = random.Random(5)
     outcomes = [_synthetic(rng, i) for i in range(N)]
@@ -108,22 +110,22 @@ def test_outcomes_page_html_at_2000_subjects(rf) -> None:  # type: ignore[no-unt
     study_summary(outcomes[:28])  # a running server has imported and warmed lifelines
     started = time.perf_counter()
     summary = study_summary(outcomes)
+    # what the page adds for its figures: each one's inputs and their fingerprint
+    figures_list = [
+        (
+            name,
+            charts.FIGURE_TITLES[name](),
+            fingerprint(charts.figure_spec(name, outcomes, summary)),
+        )
+        for name in charts.FIGURES
+    ]
+    page = Paginator(outcomes, SUBJECTS_PER_PAGE).get_page(1)
     html = render_to_string(
-        "outcomes/study.html",
-        {
-            "rows": [  # the page shows 50 subjects a page
-                (o, o.result.pfs.explanation, o.result.os.explanation)
-                for o in outcomes[:SUBJECTS_PER_PAGE]
-            ],
-            "summary": summary,
-            "figures": [(name, charts.FIGURE_TITLES[name](), "") for name in charts.FIGURES],
-            "at_risk_months": charts.AT_RISK_MONTHS,
-            "km_rows": [("PFS", "km_pfs", summary.pfs), ("OS", "km_os", summary.os)],
-        },
-        request=request,
+        "outcomes/study.html", outcomes_context(summary, page, figures_list), request=request
     )
     print(
-        f"\n{N} subjects: page HTML {time.perf_counter() - started:.3f} s ({len(html) // 1024} KiB)"
+        f"\n{N} subjects: page HTML with the figures' fingerprints "
+        f"{time.perf_counter() - started:.3f} s ({len(html) // 1024} KiB)"
     )
     assert "outcome-subjects" in html
 
