@@ -15,11 +15,11 @@ from django.utils.translation import gettext as _
 
 from adverse_events import teae
 from crf.checks import (
+    Check,
     CheckContext,
     Finding,
     Severity,
     check_not_before,
-    check_not_future,
     check_range,
     check_required_on_completion_when,
     check_required_when,
@@ -176,9 +176,6 @@ def ae_seriousness(data: Data, context: CheckContext) -> Iterable[Finding]:
 AE_CHECKS = [
     check_range("AETOXGR", 1, 5),
     ae_term,
-    check_not_future("AESTDAT"),
-    check_not_future("AEENDAT"),
-    check_not_future("SAEAWDAT"),
     check_not_before("AEENDAT", "AESTDAT"),
     check_not_before("SAEAWDAT", "AESTDAT"),
     ae_dates,
@@ -203,4 +200,4 @@ def ae_derive(data: Data, facts: Mapping[str, Any]) -> dict[str, Any]:
     return {"AESOC": term.soc if term is not None else "", "TEAE": emergent}
 
 
-DV_CHECKS = [check_not_future("DVDAT")]
+DV_CHECKS: list[Check] = []  # DVDAT not in the future: the shared rule (crf.services)

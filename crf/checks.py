@@ -11,6 +11,7 @@ once (crf-spec "Forms": the rules columns).
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,6 +20,8 @@ from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from crf import partial_dates
 
 
 class Severity(StrEnum):
@@ -148,18 +151,101 @@ def check_required_on_completion_when(variable: str, when: str, equals: Any) -> 
     return check
 
 
-def check_not_future(variable: str) -> Check:
-    def check(data: Mapping[str, Any], context: CheckContext) -> Iterable[Finding]:
-        value = data.get(variable)
-        if isinstance(value, dt.date) and value > context.today:
-            yield Finding(
-                variable,
-                _("%(var)s cannot be in the future.") % {"var": variable},
-                Severity.HARD,
-                f"{variable}_not_future",
-            )
+# --- Rules every form shares (crf.services.save_form applies them to every variable) -------
 
-    return check
+
+def field_name(variable: str, label: str | Promise = "", *, row: int | None = None) -> str:
+    """How a message names a variable: "Onset date (AESTDAT)", "… in row 2" for a group row."""
+    named = _("%(label)s (%(var)s)") % {"label": label, "var": variable} if label else variable
+    if row is not None:
+        return _("%(field)s in row %(row)s") % {"field": named, "row": row}
+    return named
+
+
+def future_date_finding(
+    variable: str,
+    value: Any,
+    today: dt.date,
+    *,
+    label: str | Promise = "",
+    row: int | None = None,
+) -> Finding | None:
+    """A hard finding when a date, or a crf-spec *partial* date (``2027-01``), is after
+    ``today`` at its own precision; None for an empty value or text that is not a date
+    (the format checks say so).
+
+    crf-spec: dates of clinical events are not in the future (SCRDAT "not in the
+    future", ICDAT "≤ today"); a form allows one only by declaring it
+    (``crf.registry.register(future_dates=...)``, e.g. ENR PLDAY1, a planned day).
+    """
+    if isinstance(value, dt.datetime) or _empty(value):
+        return None
+    if isinstance(value, dt.date):
+        future, shown = value > today, value.isoformat()
+    elif isinstance(value, str):
+        try:
+            future, shown = partial_dates.in_future(value, today), value.strip()
+        except ValueError:
+            return None
+    else:
+        return None
+    if not future:
+        return None
+    return Finding(
+        variable,
+        _("%(field)s cannot be in the future: %(value)s is after today (%(today)s).")
+        % {"field": field_name(variable, label, row=row), "value": shown, "today": today},
+        Severity.HARD,
+        f"{variable}_not_future",
+    )
+
+
+# Characters that end a line (str.splitlines); a single-line field refuses each of them.
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+# What a multi-line field (a text area) may hold besides printable text.
+MULTILINE_ALLOWED = frozenset("\n\r\t\u2028\u2029")
+
+
+def forbidden_character(value: str, *, multiline: bool) -> str | None:
+    """The first character ``value`` may not hold, or None.
+
+    No text holds a control character (Unicode category Cc: NUL, BEL, ESC …): it is
+    invisible to the person reading the form, and in a mail header or a PDF it breaks
+    what is built from it. A multi-line field keeps its line breaks and tabs; a
+    single-line field holds one line (no line or paragraph separator either).
+    """
+    for char in value:
+        if multiline and char in MULTILINE_ALLOWED:
+            continue
+        if char in LINE_BREAKS or unicodedata.category(char) == "Cc":
+            return char
+    return None
+
+
+def control_character_finding(
+    variable: str,
+    value: Any,
+    *,
+    multiline: bool,
+    label: str | Promise = "",
+    row: int | None = None,
+) -> Finding | None:
+    """A hard finding when text holds a character its field may not hold
+    (``forbidden_character``); None otherwise or for a value that is not text."""
+    if not isinstance(value, str):
+        return None
+    char = forbidden_character(value, multiline=multiline)
+    if char is None:
+        return None
+    field = field_name(variable, label, row=row)
+    if char in LINE_BREAKS and not multiline:
+        message = _("%(field)s must be a single line: remove the line break.") % {"field": field}
+    else:
+        message = _("%(field)s contains an invisible control character (%(code)s): remove it.") % {
+            "field": field,
+            "code": f"U+{ord(char):04X}",
+        }
+    return Finding(variable, message, Severity.HARD, f"{variable}_control_characters")
 
 
 def check_not_before(variable: str, earlier: str, *, strict: bool = False) -> Check:

@@ -64,6 +64,16 @@ def surely_before(value: PartialDate | dt.date | str, limit: dt.date) -> bool:
     return as_range(value)[1] < limit
 
 
+def in_future(value: PartialDate | dt.date | str, today: dt.date) -> bool:
+    """The date lies after ``today`` at its own precision.
+
+    crf-spec "Types": a partial date stands for its whole range, so it is in the future
+    only when its earliest day is: on 2026-12-01, ``2027`` and ``2027-01`` are in the
+    future, ``2026-12`` and ``2026`` are not (they may be a day already past).
+    """
+    return surely_after(value, today)
+
+
 def age_range(birth: PartialDate | dt.date | str, on: dt.date) -> tuple[int, int]:
     """Smallest and largest age in whole years on ``on`` for a (partial) birth date."""
     earliest, latest = as_range(birth)

@@ -47,6 +47,30 @@ class Variable:
         """The field's label as people read it (capitalised, without the unit)."""
         return capfirst(str(self.field.verbose_name))
 
+    @property
+    def is_date(self) -> bool:
+        """A full date (YYYY-MM-DD)."""
+        return isinstance(self.field, models.DateField) and not isinstance(
+            self.field, models.DateTimeField
+        )
+
+    @property
+    def is_partial_date(self) -> bool:
+        """A crf-spec *partial* date (YYYY, YYYY-MM or YYYY-MM-DD as text): the model field
+        is declared with ``crf.models.PARTIAL_DATE_HELP``."""
+        from crf.models import PARTIAL_DATE_HELP
+
+        return self.field.help_text is PARTIAL_DATE_HELP
+
+    @property
+    def is_text(self) -> bool:
+        return isinstance(self.field, models.CharField | models.TextField)
+
+    @property
+    def is_multiline(self) -> bool:
+        """Text typed in a text area (TextField), whose line breaks are kept."""
+        return isinstance(self.field, models.TextField)
+
 
 @dataclass(frozen=True)
 class GroupSpec:
@@ -79,6 +103,9 @@ class FormSpec:
     # (subject, visit) -> {group: [row initial values by field]} for a new form
     group_initial: Callable[[Any, Any], dict[str, list[dict[str, Any]]]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Date variables crf-spec allows after today (e.g. PLDAY1, a planned day); every other
+    # date is refused in the future by crf.services.save_form.
+    future_dates: frozenset[str] = frozenset()
 
     @property
     def is_log(self) -> bool:
@@ -158,8 +185,12 @@ def register(
     order: int = 0,
     page: str | None = None,
     group_initial: Callable[[Any, Any], dict[str, list[dict[str, Any]]]] | None = None,
+    future_dates: Sequence[str] = (),
 ) -> FormSpec:
-    """Register a concrete form; called from the owning app's ``AppConfig.ready``."""
+    """Register a concrete form; called from the owning app's ``AppConfig.ready``.
+
+    ``future_dates`` names the date variables crf-spec allows after today.
+    """
     if code in _REGISTRY and _REGISTRY[code].model is not model:
         raise ValueError(f"Form code {code} is already registered.")
     spec = FormSpec(
@@ -176,7 +207,12 @@ def register(
         order=order,
         page=page,
         group_initial=group_initial,
+        future_dates=frozenset(future_dates),
     )
+    variables = [*spec.variables, *(v for g in spec.groups for v in g.variables)]
+    dates = {v.name for v in variables if v.is_date or v.is_partial_date}
+    if not spec.future_dates <= dates:
+        raise ValueError(f"{code}: future_dates {sorted(spec.future_dates - dates)} are no dates")
     _REGISTRY[code] = spec
     return spec
 

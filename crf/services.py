@@ -8,19 +8,30 @@ shell — can skip the edit checks, the reason for change or the audit trail.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from crf import audit, guard, registry
-from crf.checks import CheckContext, Finding, Severity, required_findings, run_checks
+from crf.checks import (
+    CheckContext,
+    Finding,
+    Severity,
+    control_character_finding,
+    future_date_finding,
+    required_findings,
+    run_checks,
+)
 from crf.models import (
     AuditAction,
     AuditSource,
@@ -157,6 +168,59 @@ def _audit_row(
     }
 
 
+def site_today(subject: Subject) -> dt.date:
+    """Today at the subject's site (its time zone; the study's default zone when unknown)."""
+    try:
+        zone = zoneinfo.ZoneInfo(subject.site.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo(settings.EDC_DEFAULT_SITE_TIME_ZONE)
+    return timezone.localdate(timezone=zone)
+
+
+def _variable_findings(
+    spec: FormSpec, variable: Variable, value: Any, today: dt.date, row: int | None = None
+) -> list[Finding]:
+    label = capfirst(str(variable.field.verbose_name))
+    findings: list[Finding | None] = []
+    if (variable.is_date or variable.is_partial_date) and variable.name not in spec.future_dates:
+        findings.append(future_date_finding(variable.name, value, today, label=label, row=row))
+    if variable.is_text:
+        findings.append(
+            control_character_finding(
+                variable.name, value, multiline=variable.is_multiline, label=label, row=row
+            )
+        )
+    return [finding for finding in findings if finding is not None]
+
+
+def shared_findings(
+    spec: FormSpec,
+    data: Mapping[str, Any],
+    group_data: Mapping[str, Sequence[Mapping[str, Any]]],
+    today: dt.date,
+) -> list[Finding]:
+    """The rules every form shares, over every input variable and every group row.
+
+    - No date (full or crf-spec *partial*) after ``today`` unless the form declares
+      it (``FormSpec.future_dates``; crf.checks.future_date_finding).
+    - No control character in text; a single-line field holds one line
+      (crf.checks.control_character_finding).
+    Written once here, where every path (web form, htmx, import, services) saves.
+    """
+    findings = [
+        finding
+        for variable in spec.input_variables
+        for finding in _variable_findings(spec, variable, data.get(variable.name), today)
+    ]
+    for group in spec.groups:
+        for number, row in enumerate(group_data.get(group.name, ()), start=1):
+            for variable in group.variables:
+                findings += _variable_findings(
+                    spec, variable, row.get(variable.name), today, row=number
+                )
+    return findings
+
+
 def _check_visit(spec: FormSpec, subject: Subject, visit: Visit | None) -> None:
     if spec.is_log:
         if visit is not None:
@@ -241,9 +305,9 @@ def save_form(
             new_data.update(derived)
             check_data.update(derived)
 
-        context = CheckContext(today=today or timezone.localdate(), facts=facts, complete=complete)
+        context = CheckContext(today=today or site_today(subject), facts=facts, complete=complete)
         outcome = run_checks(spec.checks, check_data, context)
-        hard = list(outcome.hard)
+        hard = [*shared_findings(spec, new_data, new_group_data, context.today), *outcome.hard]
         if complete:
             hard += required_findings([v.name for v in spec.variables if v.required], new_data)
         if hard:

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from crf.checks import CheckContext, Finding, Severity, check_not_future, check_range
+from crf.checks import CheckContext, Finding, Severity, check_range
 from crf.partial_dates import PartialDate, age_range, parse_partial_date, surely_after
 from study import protocol
 
@@ -123,7 +123,7 @@ def sl_failed_criteria(data: Data, context: CheckContext) -> Iterable[Finding]:
         )
 
 
-SL_CHECKS = [check_not_future("SCRDAT"), sl_failed_criteria]
+SL_CHECKS = [sl_failed_criteria]
 
 
 # --- IC ------------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def ic_before_study_dates(data: Data, context: CheckContext) -> Iterable[Finding
             )
 
 
-IC_CHECKS = [check_not_future("ICDAT"), ic_version_approved, ic_before_study_dates]
+IC_CHECKS = [ic_version_approved, ic_before_study_dates]
 
 
 # --- DM ------------------------------------------------------------------------------------
@@ -331,7 +331,6 @@ def failing_criteria(rows: Iterable[Mapping[str, Any]], kinds: Mapping[str, str]
 
 
 IE_CHECKS = [
-    check_not_future("IEDAT"),
     on_or_after_fact("IEDAT", "ICDAT"),
     ie_answers,
     ie_contradictions,
@@ -429,7 +428,6 @@ def enr_eligible(data: Data, context: CheckContext) -> Iterable[Finding]:
 
 
 ENR_CHECKS = [
-    check_not_future("ENRDAT"),
     on_or_after_fact("ENRDAT", "IEDAT"),
     enr_dates,
     enr_eligible,

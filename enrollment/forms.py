@@ -164,6 +164,7 @@ def register_forms() -> None:
         required=["ENRDAT", "PLDAY1"],
         checks=checks.ENR_CHECKS,
         form_class=EnrolmentForm,
+        future_dates=["PLDAY1"],  # crf-spec ENR: PLDAY1 ≤ ENRDAT + 7, a day still ahead
         once_per_subject=True,
         order=60,
         page="enrollment:enrol",

@@ -18,7 +18,6 @@ from crf.checks import (
     Finding,
     Severity,
     check_not_before,
-    check_not_future,
     check_required_when,
 )
 from crf.codelists import YN, EndOfTreatmentReason, StudyEndReason
@@ -49,8 +48,6 @@ def eot_dates(data: Data, context: CheckContext) -> Iterable[Finding]:
 
 
 EOT_CHECKS = [
-    check_not_future("EOTDAT"),
-    check_not_future("LASTDOSE"),
     check_not_before("EOTDAT", "LASTDOSE"),
     eot_dates,
     check_required_when("EOTRSSP", "EOTRS", EndOfTreatmentReason.OTHER),
@@ -74,11 +71,9 @@ def sfu_window(data: Data, context: CheckContext) -> Iterable[Finding]:
         )
 
 
-SFU_CHECKS = [check_not_future("SFUDAT"), sfu_window]
+SFU_CHECKS = [sfu_window]
 
 SV_CHECKS = [
-    check_not_future("SVDAT"),
-    check_not_future("NACTSTDAT"),
     check_required_when("NACTSTDAT", "NACT", YN.Y),
     check_required_when("NACTTYPE", "NACT", YN.Y),
 ]
@@ -109,7 +104,7 @@ def dd_rules(data: Data, context: CheckContext) -> Iterable[Finding]:
         )
 
 
-DD_CHECKS = [check_not_future("DTHDAT"), dd_rules]
+DD_CHECKS = [dd_rules]
 
 
 def ds_death_needs_dd(data: Data, context: CheckContext) -> Iterable[Finding]:
@@ -122,4 +117,4 @@ def ds_death_needs_dd(data: Data, context: CheckContext) -> Iterable[Finding]:
         )
 
 
-DS_CHECKS = [check_not_future("DSDAT"), ds_death_needs_dd]
+DS_CHECKS = [ds_death_needs_dd]

@@ -18,7 +18,6 @@ from crf.checks import (
     CheckContext,
     Finding,
     Severity,
-    check_not_future,
     check_range,
     check_required_when,
 )
@@ -86,7 +85,6 @@ def vs_weight_change(data: Data, context: CheckContext) -> Iterable[Finding]:
 
 
 VS_CHECKS = [
-    check_not_future("VSDAT"),
     within_visit_window("VSDAT"),
     check_range("SYSBP", 60, 260, unit="mmHg", soft_high=160),
     check_range("DIABP", 30, 160, unit="mmHg"),
@@ -115,7 +113,7 @@ LB_LIMITS: dict[str, tuple[Decimal, Decimal, str]] = {
     "UPROT24": (Decimal(0), Decimal(30), "g/24 h"),
 }
 
-LB_CHECKS = [check_not_future("LBDAT")] + [
+LB_CHECKS = [
     check_range(name, low, high, unit=unit) for name, (low, high, unit) in LB_LIMITS.items()
 ]
 
@@ -207,7 +205,6 @@ def ex_rules(data: Data, context: CheckContext) -> Iterable[Finding]:
 
 
 EX_CHECKS = [
-    check_not_future("EXSTDAT"),
     check_range("EXDAYS", 0, protocol.DOSING_DAYS_PER_CYCLE),
     check_required_when("EXINTRS", "EXINT", "Y"),
     check_required_when("EXREDRS", "EXRED", "Y"),

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from crf.checks import CheckContext, Finding, Severity, check_not_future
+from crf.checks import CheckContext, Finding, Severity
 from study import protocol
 from visits import recist
 
@@ -140,7 +140,7 @@ def _response_label(code: str) -> str:
         return code
 
 
-TA_CHECKS = [check_not_future("TADAT"), ta_rules, ta_investigator_agrees]
+TA_CHECKS = [ta_rules, ta_investigator_agrees]
 
 EMPTY = {
     "TASUM": None,

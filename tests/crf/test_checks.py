@@ -6,7 +6,6 @@ from crf.checks import (
     CheckContext,
     Severity,
     check_not_before,
-    check_not_future,
     check_range,
     check_required_when,
     required_findings,
@@ -47,12 +46,6 @@ def test_required_when_fires_only_on_the_condition() -> None:
     assert [f.variable for f in check({"MVI": "Y", "VPGRADE": ""}, CTX)] == ["VPGRADE"]
     assert list(check({"MVI": "N", "VPGRADE": ""}, CTX)) == []
     assert list(check({"MVI": "Y", "VPGRADE": "VP2"}, CTX)) == []
-
-
-def test_not_future_refuses_tomorrow_and_accepts_today() -> None:
-    check = check_not_future("SCRDAT")
-    assert list(check({"SCRDAT": dt.date(2026, 11, 23)}, CTX)) == []
-    assert [f.check for f in check({"SCRDAT": dt.date(2026, 11, 24)}, CTX)] == ["SCRDAT_not_future"]
 
 
 def test_not_before_strict_and_inclusive() -> None:

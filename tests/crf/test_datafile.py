@@ -11,6 +11,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps
@@ -19,6 +20,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from crf import registry
 from crf.datafile import (
@@ -302,7 +304,8 @@ def test_a_file_with_errors_writes_nothing_and_lists_every_error(dm, sites) -> N
         "03-001 / SCR / DM / HEIGHT: HEIGHT must be between 100 and 230 cm.",
         "S01-004 / SCR / ZZ / -: There is no form ZZ.",
         "S01-004 / SCR / XL / visit: A log form belongs to no visit.",
-        "S01-004 / SCR / IC / ICDAT: ICDAT cannot be in the future.",
+        "S01-004 / SCR / IC / ICDAT: Date consent signed (ICDAT) cannot be in the future: "
+        f"2030-01-01 is after today ({timezone.localdate(timezone=ZoneInfo(sites['01'].time_zone))}).",
     ]
     assert report.imported is False
     assert counts() == before

@@ -8,7 +8,6 @@ from crf.checks import (
     CheckContext,
     Finding,
     Severity,
-    check_not_future,
     check_range,
 )
 from crf.models import VisitKind
@@ -35,7 +34,6 @@ XX = registry.register(
     derived=["XXPP"],
     groups=[registry.group("LS", DemoLesion, key="LID")],
     checks=[
-        check_not_future("XXDAT"),
         check_range("SYSBP", 60, 260, unit="mmHg", soft_high=160),
         check_range("DIABP", 30, 160, unit="mmHg"),
         diastolic_below_systolic,

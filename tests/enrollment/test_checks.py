@@ -36,12 +36,13 @@ def test_sl_screen_failure_needs_the_criteria() -> None:
     )
 
 
-def test_sl_refuses_unknown_codes_and_future_dates() -> None:
+def test_sl_refuses_unknown_codes() -> None:
+    # A future SCRDAT is refused by the rule every form shares (tests/crf/test_shared_rules.py).
     assert found(
         checks.SL_CHECKS,
-        {"SCRDAT": TODAY + dt.timedelta(days=1), "SCRFAIL": "Y", "SCRFRS": ["XX99"]},
+        {"SCRDAT": TODAY, "SCRFAIL": "Y", "SCRFRS": ["XX99"]},
         IE_CODES=["IN06"],
-    ) == [("SCRDAT", "hard", "SCRDAT_not_future"), ("SCRFRS", "hard", "SCRFRS_codes")]
+    ) == [("SCRFRS", "hard", "SCRFRS_codes")]
 
 
 def test_ic_version_must_be_approved_for_the_site() -> None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from adverse_events.demo import seed_adverse_events, seed_deviations
 from enrollment.demo import screen, screen_and_enrol, screen_and_fail
 from outcomes.demo import seed_outcomes
+from study import protocol
 from study.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_people
 from study.models import StudyParameters, Subject
 from visits.demo import COURSES, treat
@@ -90,7 +91,9 @@ class Command(BaseCommand):
         for index, subject in enumerate(enrolled[:-2]):
             first_day = planned_day1(subject)
             assert first_day is not None
-            cycles = min(6, 1 + max(0, (today - first_day).days) // 21)
+            # Only cycles whose last dosing day has passed: no date of the demo is after today.
+            dosed = (today - first_day).days - (protocol.DOSING_DAYS_PER_CYCLE - 1)
+            cycles = min(6, 1 + dosed // protocol.CYCLE_LENGTH_DAYS) if dosed >= 0 else 0
             treat(
                 actors[subject.site.number],
                 subject,
