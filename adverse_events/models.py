@@ -238,6 +238,11 @@ class SafetyMail(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     recipients = models.TextField(_("recipients"), blank=True)
     subject_line = models.CharField(_("mail subject"), max_length=255, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts to send"), default=0)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    last_error = models.TextField(
+        _("last error"), blank=True, help_text=_("Why the last attempt failed; empty once sent.")
+    )
 
     class Meta:
         ordering = ["-queued_at", "-id"]

@@ -8,7 +8,8 @@ follow-up). Mail is a SafetyMail row, created in the same transaction and sent
 by a Celery task queued on commit, so a rollback leaves neither. Sending locks
 the row and sends only when it is not yet sent: a task run twice sends once.
 The periodic scan (adverse_events.tasks.scan_sae_deadlines) escalates overdue
-reports once, and resends mail whose task was lost.
+reports once, and resends mail whose task was lost or failed, oldest first. A mail
+that fails (whatever the error) is recorded on its row and never stops the others.
 
 Mail carries the subject ID, never a name or initials (the EDC stores none),
 and never the narrative (free text that could).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +29,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.text import capfirst
@@ -184,6 +187,17 @@ def safety_recipients(subject: Subject) -> list[str]:
     return unique
 
 
+def single_line(text: str) -> str:
+    """``text`` as one line of a mail header: control characters and line or paragraph
+    separators become spaces, runs of whitespace one space. Whatever the database holds
+    (a row written before the edit checks refused control characters), a header never
+    carries a line break (RFC 5322 header injection; Django's BadHeaderError)."""
+    spaced = "".join(
+        " " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text
+    )
+    return " ".join(spaced.split())
+
+
 def _subject_line(mail: SafetyMail, ae: AdverseEvent, report: SaeReport | None) -> str:
     if mail.kind == SafetyMailKind.INITIAL:
         what = _("initial report")
@@ -203,8 +217,10 @@ def _subject_line(mail: SafetyMail, ae: AdverseEvent, report: SaeReport | None) 
         "what": what,
     }
     if ae.grade is None:
-        return _("[%(study)s] SAE %(subject)s: %(term)s (%(what)s)") % values
-    return _("[%(study)s] SAE %(subject)s: %(term)s grade %(grade)s (%(what)s)") % values
+        line = _("[%(study)s] SAE %(subject)s: %(term)s (%(what)s)") % values
+    else:
+        line = _("[%(study)s] SAE %(subject)s: %(term)s grade %(grade)s (%(what)s)") % values
+    return single_line(line)
 
 
 def _criteria_met(ae: AdverseEvent) -> list[str]:
@@ -313,28 +329,59 @@ def send_safety_mail(*, mail_id: int) -> SafetyMail | None:
     Idempotent: the row is locked (select_for_update) and ``sent_at`` checked, so a
     task delivered twice sends once. A mail with no recipients is recorded as sent
     to nobody, with a warning. An id that does not exist (a stale task, or a
-    transaction rolled back) is logged and ignored. SMTP errors propagate: the
-    mail stays unsent and the deadline scan tries again.
+    transaction rolled back) is logged and ignored. Any error building or sending
+    the mail (SMTP down, a bad header …) is recorded on the row (``attempts``,
+    ``last_attempt_at``, ``last_error``) and raised again: the mail stays unsent
+    and the deadline scan tries again.
     """
-    with transaction.atomic():
-        mail = SafetyMail.objects.select_for_update().filter(pk=mail_id).first()
-        if mail is None:
-            logger.warning("Safety mail %s does not exist: nothing sent", mail_id)
-            return None
-        if mail.sent_at is not None:
-            logger.info("Safety mail %s was sent already", mail.key)
-            return mail
-        message = build_safety_message(mail)
-        if message.to:
-            message.send()
-        else:
-            logger.warning("Safety mail %s has no recipients: recorded, not sent", mail.key)
-        mail.recipients = ", ".join(message.to)
-        mail.subject_line = str(message.subject)
-        mail.sent_at = timezone.now()
-        mail.save(update_fields=["recipients", "subject_line", "sent_at"])
+    try:
+        with transaction.atomic():
+            mail = SafetyMail.objects.select_for_update().filter(pk=mail_id).first()
+            if mail is None:
+                logger.warning("Safety mail %s does not exist: nothing sent", mail_id)
+                return None
+            if mail.sent_at is not None:
+                logger.info("Safety mail %s was sent already", mail.key)
+                return mail
+            message = build_safety_message(mail)
+            if message.to:
+                message.send()
+            else:
+                logger.warning("Safety mail %s has no recipients: recorded, not sent", mail.key)
+            mail.recipients = ", ".join(message.to)
+            mail.subject_line = str(message.subject)
+            mail.sent_at = mail.last_attempt_at = timezone.now()
+            mail.attempts += 1
+            mail.last_error = ""
+            mail.save(
+                update_fields=[
+                    "recipients",
+                    "subject_line",
+                    "sent_at",
+                    "attempts",
+                    "last_attempt_at",
+                    "last_error",
+                ]
+            )
+    except Exception as error:
+        _record_failure(mail_id, error)
+        raise
     logger.info("Safety mail %s sent to %d recipient(s)", mail.key, len(message.to))
     return mail
+
+
+ERROR_TEXT_LIMIT = 1000
+
+
+def _record_failure(mail_id: int, error: Exception) -> None:
+    """Count a failed attempt on the row with its error (shown on the mail log)."""
+    text = single_line(f"{type(error).__name__}: {error}")[:ERROR_TEXT_LIMIT]
+    try:
+        SafetyMail.objects.filter(pk=mail_id, sent_at__isnull=True).update(
+            attempts=F("attempts") + 1, last_attempt_at=timezone.now(), last_error=text
+        )
+    except Exception:  # the database itself is failing: the log is all there is
+        logger.exception("Safety mail %s: its failure could not be recorded", mail_id)
 
 
 # --- The deadline scan ---------------------------------------------------------------------
@@ -359,8 +406,7 @@ def escalate_overdue_reports(*, now: dt.datetime) -> list[SafetyMail]:
             mail = _queue_escalation(report, now)
         if mail is not None:
             queued.append(mail)
-    _send_each(queued)
-    return queued
+    return _send_each(queued)
 
 
 def _queue_escalation(report: SaeReport, now: dt.datetime) -> SafetyMail | None:
@@ -384,17 +430,30 @@ def send_pending_mails(*, now: dt.datetime) -> list[SafetyMail]:
     idempotent, so a task that is merely late finds the mail sent and does nothing.
     """
     before = now - dt.timedelta(seconds=protocol.SAE_DEADLINE_SCAN_SECONDS)
-    pending = list(SafetyMail.objects.filter(sent_at__isnull=True, queued_at__lt=before))
-    _send_each(pending)
-    return pending
+    pending = list(
+        SafetyMail.objects.filter(sent_at__isnull=True, queued_at__lt=before).order_by(
+            "queued_at", "id"
+        )
+    )
+    return _send_each(pending)
 
 
-def _send_each(mails: list[SafetyMail]) -> None:
+def _send_each(mails: list[SafetyMail]) -> list[SafetyMail]:
+    """Try each mail in turn and return them as they are now (sent or not).
+
+    One that fails, whatever the error (SMTP down, a bad header …), is recorded on
+    its row and tried again at the next scan; the others still go out.
+    """
     for mail in mails:
         try:
             send_safety_mail(mail_id=mail.pk)
-        except OSError:  # SMTP down: the next scan tries again; the others still go out
-            logger.exception("Safety mail %s not sent", mail.key)
+        except Exception:
+            logger.exception("Safety mail %s not sent; the next scan tries again", mail.key)
+    if not mails:
+        return []
+    order = {mail.pk: n for n, mail in enumerate(mails)}
+    current = SafetyMail.objects.filter(pk__in=order)
+    return sorted(current, key=lambda mail: order[mail.pk])
 
 
 # --- Overdue reports on the home pages -----------------------------------------------------

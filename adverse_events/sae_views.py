@@ -12,6 +12,7 @@ from adverse_events.models import SafetyMail, SafetyMailKind
 from adverse_events.sae import local_time, site_zone
 from crf import registry
 from crf.selectors import form_url
+from study import protocol
 from study.models import Subject
 from study.roles import SAFETY
 from study.scoping import require_perm
@@ -21,6 +22,7 @@ PAGE_SIZE = 50
 
 @dataclass(frozen=True)
 class MailLogRow:
+    pk: int
     kind: str
     kind_label: str
     subject_label: str
@@ -33,12 +35,16 @@ class MailLogRow:
     sent: str
     triggered_by: str
     url: str
+    attempts: int
+    last_attempt: str
+    error: str  # why the last attempt failed, while the mail is not sent
 
 
 def _row(mail: SafetyMail) -> MailLogRow:
     ae = mail.adverse_event
     site = ae.subject.site
     return MailLogRow(
+        pk=mail.pk,
         kind=mail.kind,
         kind_label=str(SafetyMailKind(mail.kind).label),
         subject_label=ae.subject.label,
@@ -51,6 +57,9 @@ def _row(mail: SafetyMail) -> MailLogRow:
         sent=local_time(mail.sent_at, site) if mail.sent_at else "",
         triggered_by=mail.triggered_by.get_username() if mail.triggered_by else "",
         url=form_url(ae.subject, registry.get("AE"), ae),
+        attempts=mail.attempts,
+        last_attempt=local_time(mail.last_attempt_at, site) if mail.last_attempt_at else "",
+        error="" if mail.sent_at else mail.last_error,
     )
 
 
@@ -63,5 +72,9 @@ def mail_log(request: HttpRequest) -> HttpResponse:
         .order_by("-queued_at", "-id")
     )
     page = Paginator(mails, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "rows": [_row(mail) for mail in page]}
+    context = {
+        "page": page,
+        "rows": [_row(mail) for mail in page],
+        "scan_minutes": protocol.SAE_DEADLINE_SCAN_SECONDS // 60,
+    }
     return render(request, "adverse_events/mail_log.html", context)
