@@ -7,8 +7,11 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from adverse_events import sae_clock
 from crf.codelists import (
     YN,
     AEAction,
@@ -174,6 +177,20 @@ class ProtocolDeviation(CaseReportForm):
         verbose_name_plural = _("protocol deviations")
 
 
+def lateness_text(late: sae_clock.Lateness) -> str:
+    """The two largest units: "249 days 3 hours", "5 hours 30 minutes", "1 minute"."""
+    days = ngettext("%(n)d day", "%(n)d days", late.days) % {"n": late.days}
+    hours = ngettext("%(n)d hour", "%(n)d hours", late.hours) % {"n": late.hours}
+    minutes = ngettext("%(n)d minute", "%(n)d minutes", late.minutes) % {"n": late.minutes}
+    if late.days:
+        parts = [days, hours] if late.hours else [days]
+    elif late.hours:
+        parts = [hours, minutes] if late.minutes else [hours]
+    else:
+        parts = [minutes]
+    return " ".join(parts)
+
+
 class SaeReportQuerySet(models.QuerySet["SaeReport"]):
     def overdue(self, now: dt.datetime) -> SaeReportQuerySet:
         """Past due, not complete, not closed (adverse_events.sae_clock.is_overdue)."""
@@ -214,6 +231,27 @@ class SaeReport(models.Model):
 
     def __str__(self) -> str:
         return f"SAE {self.adverse_event_id} due {self.due_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def lateness(self) -> sae_clock.Lateness | None:
+        """How long after its deadline the report was completed (adverse_events.sae_clock)."""
+        return sae_clock.completed_late(due_at=self.due_at, completed_at=self.completed_at)
+
+    @property
+    def late_by(self) -> str:
+        """``lateness`` as people read it ("249 days 3 hours"); "" when not late."""
+        late = self.lateness
+        return lateness_text(late) if late is not None else ""
+
+    @property
+    def is_overdue(self) -> bool:
+        """Past due now, neither complete nor closed (adverse_events.sae_clock)."""
+        return sae_clock.is_overdue(
+            due_at=self.due_at,
+            now=timezone.now(),
+            completed_at=self.completed_at,
+            closed_at=self.closed_at,
+        )
 
 
 class SafetyMailKind(models.TextChoices):

@@ -12,6 +12,7 @@ zone when it was recorded later than that day — whichever comes first.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from study.protocol import SAE_REPORT_HOURS
@@ -55,3 +56,27 @@ def is_overdue(
 ) -> bool:
     """Past its due time, not complete and not closed (no longer serious or deleted)."""
     return now > due_at and completed_at is None and closed_at is None
+
+
+@dataclass(frozen=True)
+class Lateness:
+    """How long after its deadline a report was completed, in whole days, hours, minutes."""
+
+    days: int
+    hours: int
+    minutes: int
+
+
+def completed_late(*, due_at: dt.datetime, completed_at: dt.datetime | None) -> Lateness | None:
+    """How late the report was completed: ``completed_at`` − ``due_at``; None when it was
+    completed by its deadline, or is not complete (then it may be overdue: ``is_overdue``).
+
+    crf-spec AE SAEAWDAT: the SAE report is due within SAE_REPORT_HOURS of awareness; a
+    report completed after that is late, and stays late once complete. Rounded up to the
+    whole minute (20 seconds late is one minute late, never "0 minutes").
+    """
+    if completed_at is None or completed_at <= due_at:
+        return None
+    minutes = math.ceil((completed_at - due_at).total_seconds() / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    return Lateness(days=days, hours=rest // 60, minutes=rest % 60)

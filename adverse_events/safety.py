@@ -376,11 +376,12 @@ def _blank(value: Decimal | None) -> object:
 
 # SAE report status (adverse_events.models.SaeReport: overdue = past due, neither
 # complete nor closed). Order of the list on the safety page.
-SAE_STATUS_ORDER = ("overdue", "due", "no_clock", "complete", "closed")
+SAE_STATUS_ORDER = ("overdue", "due", "no_clock", "complete_late", "complete", "closed")
 SAE_STATUS_LABELS = {
     "overdue": _("Overdue"),
     "due": _("Due soon"),
     "no_clock": _("No report clock"),
+    "complete_late": _("Completed late"),
     "complete": _("Complete"),
     "closed": _("Closed"),
 }
@@ -395,7 +396,8 @@ def sae_status(
 ) -> str:
     """The report status of a serious AE; ``due_at`` None: no SaeReport row (yet).
 
-    Overdue is adverse_events.sae_clock's rule (past due, neither complete nor closed).
+    Overdue and completed late are adverse_events.sae_clock's rules (past due, neither
+    complete nor closed; completed after the deadline).
     """
     if due_at is None:
         return "no_clock"
@@ -403,7 +405,10 @@ def sae_status(
         return "overdue"
     if closed_at is not None:
         return "closed"
-    return "complete" if completed_at is not None else "due"
+    if completed_at is None:
+        return "due"
+    late = sae_clock.completed_late(due_at=due_at, completed_at=completed_at)
+    return "complete_late" if late is not None else "complete"
 
 
 # --- selectors ----------------------------------------------------------------------------
@@ -477,6 +482,11 @@ class SaeRow:
     @property
     def status_label(self) -> object:
         return SAE_STATUS_LABELS[self.status]
+
+    @property
+    def late_by(self) -> str:
+        """How long after its deadline the report was completed; "" when not late."""
+        return self.report.late_by if self.report is not None else ""
 
 
 def load_sae_rows(subjects: QuerySet[Subject], *, now: dt.datetime) -> list[SaeRow]:

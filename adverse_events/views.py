@@ -70,11 +70,12 @@ def ae_panel(request: HttpRequest, subject: Subject) -> str:
 
 
 def _log_context(request: HttpRequest, subject: Subject) -> dict[str, Any]:
-    """The subject's active AEs in onset order and the timeline. Two queries."""
+    """The subject's active AEs (with their SAE report clocks) in onset order and the
+    timeline. Two queries."""
     events = list(
-        AdverseEvent.objects.filter(subject=subject, is_deleted=False).order_by(
-            F("onset_on").asc(nulls_last=True), "pk"
-        )
+        AdverseEvent.objects.filter(subject=subject, is_deleted=False)
+        .select_related("sae_report")
+        .order_by(F("onset_on").asc(nulls_last=True), "pk")
     )
     exposures = list(
         Exposure.objects.filter(subject=subject, is_deleted=False, visit__kind=VisitKind.CYCLE)
