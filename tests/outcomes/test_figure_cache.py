@@ -13,7 +13,6 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 import pytest
-from django.core.cache import caches
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -34,8 +33,15 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache() -> None:
-    caches["default"].clear()
+def _empty_figure_cache(settings, request) -> None:
+    """Each test its own empty figure cache (in memory: a shared Redis is not flushed)."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "figures": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"figures-{request.node.nodeid}",
+        },
+    }
 
 
 def treated(actor, site, course: str):
@@ -240,3 +246,30 @@ def test_a_version_from_another_scope_is_not_served(
     svg = client.get(all_sites_url).content.decode()
 
     assert "01-" not in svg
+
+
+@pytest.mark.redis
+def test_figures_are_kept_in_redis_for_every_worker(client, people, two, settings) -> None:
+    """With Redis (REDIS_URL) the figures live in Redis, shared by every worker and process."""
+    import redis
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "figures": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.REDIS_URL,
+            "KEY_PREFIX": "test-outcomes",
+        },
+    }
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    server.delete(*server.keys("test-outcomes:*outcomes-figure:*"), "none")
+    client.force_login(people[Role.MEDICAL_MONITOR])
+    url = figure_urls(client)["km_pfs"]
+    first = client.get(url).content
+    drawn = dict(figures.DRAWN)
+
+    again = client.get(url).content
+
+    assert again == first
+    assert dict(figures.DRAWN) == drawn
+    assert len(server.keys("test-outcomes:*outcomes-figure:*")) == 1
