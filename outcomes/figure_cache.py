@@ -26,6 +26,16 @@ reader's scope and language is served without reading the database at all. Other
 data, fingerprints it, and draws only on a miss. A cached entry is only ever found under
 the key of the exact inputs it was drawn from, so it is never a stale figure of other data.
 
+Why separate image requests rather than drawing on the page request: the page (tables,
+at-risk numbers, the subject list) answers in ~0.15 s and is usable while a figure not yet
+cached is drawn (0.5-1 s each at the demo's size, serialised by matplotlib's global state);
+drawing on the page request would hold the whole page for the sum (~3.5 s cold), and
+inlining five SVGs would repeat their ids (matplotlib's clip paths) in one document.
+
+HTTP: the ETag is the fingerprint and a matching If-None-Match gets 304 without a byte
+of the figure; signed-in responses carry ``Cache-Control: no-store`` (patient data), so
+browsers keep no copy to revalidate and the server-side cache is what makes it fast.
+
 The cache is the ``figures`` cache when settings define one, else ``default``: LocMemCache
 per gunicorn worker on ``make run`` (each worker draws a figure once), Redis with
 ``REDIS_URL`` (shared by every worker and process).

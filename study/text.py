@@ -8,6 +8,11 @@ Messages are marked with ``gettext_noop("…")`` where they are written, so that
 ``makemessages`` (which knows the name) puts them in the catalogue; values go in named
 %(name)s placeholders, never into the message itself, so that one catalogue entry serves
 every lesion, date and number.
+
+A sentence shown to people is one message, its punctuation included ("… (%(response)s);
+%(why)s."), and parts are joined by a message of their own, never by English
+punctuation in code: Chinese uses full-width brackets, semicolons and stops, and a
+translator can only write them where the whole sentence is theirs.
 """
 
 from __future__ import annotations
