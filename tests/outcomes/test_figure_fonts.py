@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -91,6 +92,7 @@ def test_the_svg_names_the_cjk_family_first() -> None:
     assert families.pop().startswith("'WenQuanYi Micro Hei', 'Noto Sans CJK SC', ")
 
 
+@pytest.mark.skipif(shutil.which("fc-list") is None, reason="needs fc-list (fontconfig)")
 def test_a_cjk_font_matplotlib_has_not_listed_is_found_through_fontconfig(tmp_path) -> None:
     result = run_python(WITHOUT_CJK_IN_MATPLOTLIB + CHINESE_KM, tmp_path)
 
