@@ -53,7 +53,7 @@ def within_visit_window(variable: str) -> Any:
             yield Finding(
                 variable,
                 _(
-                    "Suggested protocol deviation (DVCAT VISIT_WINDOW): the visit was held out of window."
+                    "Suggested protocol deviation (visit window): the visit was held out of its window."
                 ),
                 Severity.SOFT,
                 f"{variable}_window_deviation",
