@@ -98,15 +98,17 @@ class AdverseEventForm(CRFForm):
                 "hx-target": "#ae-term-options",
                 "hx-sync": "this:replace",
                 "autocomplete": "off",
+                # WAI-ARIA combobox (static/js/edc.js keeps expanded/activedescendant).
                 "role": "combobox",
                 "aria-autocomplete": "list",
                 "aria-controls": "ae-term-options",
+                "aria-expanded": "false",
                 "placeholder": _("Type part of a term or a system organ class"),
                 "data-term-input": "",
             }
         )
         self.fields["term"].help_text = _(
-            "CTCAE v5.0. Type at least two letters, then pick the term (Tab or arrow keys, Enter)."
+            "CTCAE v5.0. Type at least two letters, then pick the term (arrow keys, then Enter)."
         )
         for name in AdverseEvent.SERIOUSNESS_CRITERIA:
             field = self.fields[AdverseEvent.VARIABLES[name]]

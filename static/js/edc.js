@@ -20,10 +20,16 @@
    * same indicator rules live in static/css/edc.css instead.
    * allowEval = false: no hx-on / js: / eval-based features (CSP has no
    * unsafe-eval anyway).
+   * attributesToSettle without 'style': htmx's settle step copies these
+   * attributes from a replaced element to its same-id successor with
+   * setAttribute, and a style attribute (any style a script set through
+   * the CSSOM) written that way is an inline style the CSP refuses. Our
+   * templates carry no style attributes, so nothing is lost.
    */
   if (window.htmx) {
     window.htmx.config.includeIndicatorStyles = false;
     window.htmx.config.allowEval = false;
+    window.htmx.config.attributesToSettle = ['class', 'width', 'height'];
   }
 
   /* --- CSRF for htmx requests ------------------------------------------
@@ -82,16 +88,96 @@
       form.submit();
     }
   });
+  /* --- Wide tables scroll from the keyboard ---------------------------
+   * A .table-responsive whose table is wider than the screen scrolls
+   * sideways; a keyboard user can scroll it only once it takes the focus
+   * (WCAG 2.1.1, axe "scrollable-region-focusable"). Such a box gets
+   * tabindex=0, and, when its table has a caption, role=region named by it.
+   * Re-checked when the window is resized and after htmx swaps.
+   */
+  const markScrollingTables = () => {
+    document.querySelectorAll('.table-responsive').forEach((box) => {
+      const scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute('tabindex')) {
+        const caption = box.querySelector('caption');
+        const named = caption && !box.hasAttribute('role') && !box.hasAttribute('aria-label');
+        box.setAttribute('tabindex', '0');
+        box.setAttribute('data-edc-scrolls', named ? 'region' : '');
+        if (named) {
+          box.setAttribute('role', 'region');
+          box.setAttribute('aria-label', caption.textContent.trim());
+        }
+      } else if (!scrolls && box.hasAttribute('data-edc-scrolls')) {
+        if (box.getAttribute('data-edc-scrolls') === 'region') {
+          box.removeAttribute('role');
+          box.removeAttribute('aria-label');
+        }
+        box.removeAttribute('tabindex');
+        box.removeAttribute('data-edc-scrolls');
+      }
+    });
+  };
+  document.addEventListener('DOMContentLoaded', markScrollingTables);
+  window.addEventListener('resize', markScrollingTables);
+  document.addEventListener('htmx:afterSettle', markScrollingTables);
+
   /* --- CTCAE term type-ahead (AE form) ---------------------------------
-   * The term input (data-term-input) asks the server for matching terms
-   * (htmx, into #ae-term-options). Picking an option (click, or Enter on a
-   * focused option) writes the term into the input, lets htmx fetch the
-   * term's grades (the option's own hx-get) and closes the list. ArrowDown
-   * in the input moves into the list; ArrowUp/ArrowDown move within it;
-   * Escape closes it and returns to the input.
+   * The WAI-ARIA combobox pattern with a listbox popup (APG "Editable
+   * Combobox With List Autocomplete"). The term input (data-term-input,
+   * role=combobox, aria-controls=ae-term-options) asks the server for
+   * matching terms (htmx, into the #ae-term-options listbox); focus stays
+   * in the input and aria-activedescendant names the active option.
+   * ArrowDown / ArrowUp move through the options, Enter picks the active
+   * one, Escape or Tab away closes the list. Picking (Enter or a click)
+   * writes the term into the input, lets htmx fetch the term's grades (the
+   * option's own hx-get, on its click) and closes the list. aria-expanded
+   * follows whether the list shows options.
    */
   const termOptions = () => document.getElementById('ae-term-options');
   const termInput = () => document.querySelector('[data-term-input]');
+  const optionsIn = (list) => Array.from(list.querySelectorAll('[role="option"][data-term]'));
+
+  const setActive = (input, list, option) => {
+    optionsIn(list).forEach((item) => {
+      item.setAttribute('aria-selected', item === option ? 'true' : 'false');
+    });
+    if (option) {
+      input.setAttribute('aria-activedescendant', option.id);
+      option.scrollIntoView({ block: 'nearest' });
+    } else {
+      input.removeAttribute('aria-activedescendant');
+    }
+  };
+
+  const closeTerms = () => {
+    const list = termOptions();
+    const input = termInput();
+    if (list) {
+      list.replaceChildren();
+    }
+    if (input) {
+      input.setAttribute('aria-expanded', 'false');
+      input.removeAttribute('aria-activedescendant');
+    }
+  };
+
+  // New options from the server: the list is open when it holds options; none is active.
+  document.addEventListener('htmx:afterSwap', (event) => {
+    const list = termOptions();
+    const input = termInput();
+    if (!list || !input || event.target !== list) {
+      return;
+    }
+    input.setAttribute('aria-expanded', list.querySelector('[role="option"]') ? 'true' : 'false');
+    input.removeAttribute('aria-activedescendant');
+  });
+
+  // A press on an option must not take focus from the input (the click still fires).
+  document.addEventListener('mousedown', (event) => {
+    if (event.target instanceof Element && event.target.closest('#ae-term-options [data-term]')) {
+      event.preventDefault();
+    }
+  });
 
   document.addEventListener('click', (event) => {
     const option = event.target instanceof Element ? event.target.closest('[data-term]') : null;
@@ -103,52 +189,44 @@
       input.value = option.getAttribute('data-term');
       input.focus();
     }
-    // htmx handles the option's hx-get on this same click; empty the list after it.
-    window.setTimeout(() => {
-      const list = termOptions();
-      if (list) {
-        list.replaceChildren();
-      }
-    }, 0);
+    // htmx handles the option's hx-get on this same click; close the list after it.
+    window.setTimeout(closeTerms, 0);
+  });
+
+  document.addEventListener('focusout', (event) => {
+    const input = termInput();
+    const list = termOptions();
+    if (!input || !list || event.target !== input) {
+      return;
+    }
+    if (!(event.relatedTarget instanceof Node) || !list.contains(event.relatedTarget)) {
+      closeTerms();
+    }
   });
 
   document.addEventListener('keydown', (event) => {
+    const input = termInput();
     const list = termOptions();
-    if (!list) {
+    if (!input || !list || event.target !== input) {
       return;
     }
-    const target = event.target;
-    const options = Array.from(list.querySelectorAll('[data-term]'));
-    if (target instanceof Element && target.hasAttribute('data-term-input')) {
-      if (event.key === 'ArrowDown' && options.length) {
-        event.preventDefault();
-        options[0].focus();
-      } else if (event.key === 'Escape') {
-        list.replaceChildren();
-      }
-      return;
-    }
-    const index = options.indexOf(target);
-    if (index < 0) {
-      return;
-    }
+    const options = optionsIn(list);
+    const active = document.getElementById(input.getAttribute('aria-activedescendant') || '');
+    const index = active ? options.indexOf(active) : -1;
     if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      if (!options.length) {
+        return;
+      }
       event.preventDefault();
-      const next = options[index + (event.key === 'ArrowDown' ? 1 : -1)];
-      if (next) {
-        next.focus();
-      } else if (event.key === 'ArrowUp') {
-        const input = termInput();
-        if (input) {
-          input.focus();
-        }
-      }
-    } else if (event.key === 'Escape') {
-      list.replaceChildren();
-      const input = termInput();
-      if (input) {
-        input.focus();
-      }
+      const step = event.key === 'ArrowDown' ? 1 : -1;
+      const next = index + step;
+      setActive(input, list, next >= 0 && next < options.length ? options[next] : null);
+    } else if (event.key === 'Enter' && index >= 0) {
+      event.preventDefault(); // pick the term; do not submit the form
+      options[index].click();
+    } else if (event.key === 'Escape' && options.length) {
+      event.preventDefault();
+      closeTerms();
     }
   });
 })();
