@@ -54,7 +54,7 @@ def test_a_visit_is_declared_missed_in_the_dialog_with_the_keyboard(
         if "/visits/C2D1/missed/" in _focused(page)["href"]:
             break
     trigger = _focused(page)
-    assert trigger["text"] == "Declare missed"
+    assert " ".join(trigger["text"].split()) == f"Declare missed {subject.subject_id} C2D1"
 
     page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="Declare a visit missed")
@@ -77,7 +77,7 @@ def test_a_visit_is_declared_missed_in_the_dialog_with_the_keyboard(
     page.keyboard.type("Patient in hospital (pneumonia)")
     page.keyboard.press("Tab")  # Cancel
     page.keyboard.press("Tab")  # Declare missed
-    assert _focused(page)["text"] == "Declare missed"
+    assert _focused(page)["text"].split()[:2] == ["Declare", "missed"]
     page.keyboard.press("Enter")
 
     page.wait_for_selector(".alert-success")
@@ -102,7 +102,7 @@ def test_without_javascript_the_button_opens_a_confirmation_page(
         sign_in(page, "inv01", PASSWORD)
         page.goto("/visits/worklist/?kind=overdue")
 
-        page.get_by_role("link", name=f"Declare missed: {subject.subject_id} C1D1").click()
+        page.get_by_role("link", name=f"Declare missed {subject.subject_id} C1D1").click()
         assert page.get_by_role("heading", name="Declare a visit missed").is_visible()
         page.get_by_role("button", name="Declare missed").click()  # empty: the browser refuses
         assert "/visits/C1D1/missed/" in page.url
