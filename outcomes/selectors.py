@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Max
 
 from crf import registry
-from crf.models import Visit
+from crf.models import Visit, VisitKind
 from outcomes.models import Death, EndOfTreatment, StudyEnd
 from study.models import Subject
 from visits.models import Exposure
@@ -25,6 +25,11 @@ def _active(model: type[Any], subject: Subject) -> Any:
 def _date_fields(model: type[models.Model]) -> list[str]:
     spec = registry.for_model(model)
     return [v.field_name for v in spec.input_variables if isinstance(v.field, models.DateField)]
+
+
+# Visits held by a log form's date rather than a visit form (visits.services.
+# record_survival_contacts): leaving the form out leaves them out too.
+VISITS_HELD_BY = {"SV": VisitKind.SURVIVAL_FOLLOW_UP}
 
 
 def latest_dates(
@@ -53,6 +58,7 @@ def latest_dates(
     held = (
         Visit.objects.filter(subject_id__in=ids)
         .exclude(held_on=None)
+        .exclude(kind__in=[kind for code, kind in VISITS_HELD_BY.items() if code in exclude])
         .values("subject_id")
         .annotate(last=Max("held_on"))
     )

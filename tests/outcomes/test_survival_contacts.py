@@ -56,3 +56,25 @@ def test_a_contact_recorded_before_the_end_of_treatment_holds_the_visit_once_pla
     end_treatment(investigator, treated)
 
     assert Visit.objects.get(subject=treated, code="SURV1").held_on == on
+
+
+def test_a_death_found_at_a_survival_contact_is_not_refused_by_the_visit_it_holds(
+    investigator,
+    treated,  # noqa: F811
+) -> None:
+    end_treatment(investigator, treated)
+    surv2 = Visit.objects.get(subject=treated, code="SURV2")  # after the subject's last TA
+    found = surv2.planned_date
+    died = found - dt.timedelta(days=10)
+    save(investigator, treated, "SV", {**contact(found), "status_found": "DEAD"}, today=found)
+
+    death = save(
+        investigator,
+        treated,
+        "DD",
+        {"died_on": died, "cause": "DISEASE_PROGRESSION", "autopsy": "N"},
+        today=found,
+    )
+
+    assert death.died_on == died
+    assert Visit.objects.get(subject=treated, code="SURV2").held_on == found
