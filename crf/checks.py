@@ -35,6 +35,10 @@ class Finding:
     message: str | Promise
     severity: Severity
     check: str
+    # For a variable of a repeating group: the group and the row (1-based, in the order
+    # the rows were given), so a page can put the message in that row.
+    group: str = ""
+    row: int | None = None
 
 
 @dataclass(frozen=True)

@@ -225,8 +225,10 @@ class GroupRowForm(forms.ModelForm):  # type: ignore[type-arg]
             if isinstance(field, forms.DateField):
                 field.widget = DateInput()
             widget = field.widget
-            base = "form-select form-select-sm" if isinstance(widget, forms.Select) else (
-                "form-control form-control-sm"
+            base = (
+                "form-select form-select-sm"
+                if isinstance(widget, forms.Select)
+                else ("form-control form-control-sm")
             )
             add_class(widget, f"{base} {size_class(field)}")
             if field.required:
@@ -254,19 +256,22 @@ class GroupFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
             field = form.fields["DELETE"]
             field.label = _("Remove")
             add_class(field.widget, "form-check-input")
-            field.widget.attrs["aria-label"] = _("Remove row %(row)d") % {
-                "row": (index or 0) + 1
-            }
+            field.widget.attrs["aria-label"] = _("Remove row %(row)d") % {"row": (index or 0) + 1}
 
-    def rows(self) -> list[dict[str, Any]]:
-        """The rows kept (not deleted, not empty), keyed by model field name."""
-        fields = [name for name in self.form.base_fields if name not in ("DELETE", "id", "form")]
+    def kept_forms(self) -> list[Any]:
+        """The row forms kept (not deleted, not empty), in order: ``rows()`` row n is
+        ``kept_forms()[n - 1]``."""
         return [
-            {name: f.cleaned_data.get(name) for name in fields}
+            f
             for f in self.forms
             if f.has_changed() or f.instance.pk
             if f.cleaned_data and not f.cleaned_data.get("DELETE")
         ]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows kept (not deleted, not empty), keyed by model field name."""
+        fields = [name for name in self.form.base_fields if name not in ("DELETE", "id", "form")]
+        return [{name: f.cleaned_data.get(name) for name in fields} for f in self.kept_forms()]
 
 
 def formset_class_for(group: GroupSpec, *, extra: int = 1) -> type[GroupFormSet]:

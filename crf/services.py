@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
@@ -215,9 +215,12 @@ def shared_findings(
     for group in spec.groups:
         for number, row in enumerate(group_data.get(group.name, ()), start=1):
             for variable in group.variables:
-                findings += _variable_findings(
-                    spec, variable, row.get(variable.name), today, row=number
-                )
+                findings += [
+                    replace(finding, group=group.name, row=number)
+                    for finding in _variable_findings(
+                        spec, variable, row.get(variable.name), today, row=number
+                    )
+                ]
     return findings
 
 

@@ -29,7 +29,7 @@ from crf.forms import (
 )
 from crf.models import CaseReportForm, ChangeReason, Visit
 from crf.registry import FormSpec
-from crf.services import Reason, StaleFormError, delete_form, save_form
+from crf.services import CheckError, Reason, StaleFormError, delete_form, save_form
 from study.models import Subject, SubjectStatus
 from study.roles import AUDIT, ENTER, VIEW, perm
 from study.scoping import require_perm, subject_view
@@ -145,6 +145,22 @@ def _add_errors(form: Any, error: ValidationError) -> None:
         form.add_error(target if target in form.fields else None, errors)
 
 
+def _add_check_errors(spec: FormSpec, form: Any, formsets: dict[str, Any], error: Any) -> None:
+    """Each finding at its field: a group row's in that row of the table, the others as
+    ``_add_errors`` places them."""
+    rest = []
+    for finding in error.findings:
+        formset = formsets.get(finding.group) if finding.group else None
+        kept = formset.kept_forms() if formset is not None else []
+        if finding.row is not None and 0 < finding.row <= len(kept):
+            field = spec.group(finding.group).variable(finding.variable).field_name
+            kept[finding.row - 1].add_error(field, str(finding.message))
+        else:
+            rest.append(finding)
+    if rest:
+        _add_errors(form, CheckError(spec, rest))
+
+
 @subject_view(VIEW)
 def form_page(
     request: HttpRequest,
@@ -249,7 +265,9 @@ def _form_page(
                 form, formsets = build(obj=stale.current)
                 needs_reason = stale.current.was_completed
                 instance = stale.current
-            except ValidationError as error:  # CheckError included: hard edit checks
+            except CheckError as error:  # hard edit checks
+                _add_check_errors(spec, form, formsets, error)
+            except ValidationError as error:
                 _add_errors(form, error)
             else:
                 messages.success(request, _("%(form)s saved.") % {"form": spec.title})
@@ -276,6 +294,9 @@ def _form_page(
             if v.derived and instance is not None
         ],
         "back_url": _back_to(subject, spec, visit),
+        "not_saved": request.method == "POST"
+        and not adding
+        and (bool(form.errors) or any(fs.total_error_count() for fs in formsets.values())),
         "groups": [(g.name, g.title, formsets[g.name]) for g in spec.groups],
     }
     if not can_edit:

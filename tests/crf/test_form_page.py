@@ -219,3 +219,87 @@ def test_a_reader_posting_the_eligibility_checklist_gets_the_styled_403_page(
 
     assert response.status_code == 403
     assert "<main" in response.content.decode()
+
+
+def _ta_post(visit, rows: dict[str, list[dict[str, str]]], **values: str) -> dict[str, str]:
+    data = {"version": "0", "scanned_on": visit.planned_date.isoformat(), "method": "CT"}
+    data |= values
+    for group, entries in rows.items():
+        prefix = group.lower()
+        data |= {
+            f"{prefix}-TOTAL_FORMS": str(len(entries)),
+            f"{prefix}-INITIAL_FORMS": "0",
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1000",
+        }
+        for i, entry in enumerate(entries):
+            data |= {f"{prefix}-{i}-{k}": v for k, v in entry.items()}
+    return data
+
+
+def test_a_finding_on_a_lesion_row_stands_in_that_row(client, investigator, sites) -> None:
+    subject = screen_and_enrol(investigator, sites["01"], start=dt.date(2026, 3, 2))
+    day1 = Visit.objects.get(subject=subject, code="C1D1").planned_date
+    save_form(
+        actor=investigator,
+        spec=registry.get("TA"),
+        subject=subject,
+        visit=subject.visits.get(code="SCR"),
+        values={"scanned_on": day1, "method": "CT"},
+        groups={
+            "TL": [
+                {
+                    "lesion_id": "T01",
+                    "organ": "LIVER",
+                    "is_node": "N",
+                    "status": "MEASURED",
+                    "diameter_mm": 40,
+                }
+            ],
+            "NTL": [],
+            "NL": [],
+        },
+    )
+    visit = Visit.objects.get(subject=subject, code="TA1")
+    client.force_login(investigator)
+    url = reverse(
+        "crf:visit_form", kwargs={"subject_pk": subject.pk, "visit_code": "TA1", "form_code": "TA"}
+    )
+    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+
+    response = client.post(
+        url,
+        _ta_post(
+            visit,
+            {
+                "TL": [
+                    {
+                        "lesion_id": "T01",
+                        "organ": "LIVER",
+                        "is_node": "N",
+                        "status": "MEASURED",
+                        "diameter_mm": "41",
+                    }
+                ],
+                "NTL": [],
+                "NL": [
+                    {"lesion_id": "N01", "organ": "LUNG", "unequivocal": "Y", "first_seen_on": ""},
+                    {
+                        "lesion_id": "N02",
+                        "organ": "BONE",
+                        "unequivocal": "Y",
+                        "first_seen_on": tomorrow,
+                    },
+                ],
+            },
+            investigator_response="PD",
+        ),
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="not-saved"' in page
+    row = page.split('name="nl-1-lesion_id"')[1].split("</tr>")[0]
+    assert "cannot be in the future" in row
+    top = page.split('data-testid="not-saved"')[1].split("</div>")[0]
+    assert "cannot be in the future" not in top
