@@ -9,14 +9,17 @@ visit that waits for a data manager as a suggested deviation.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from crf import registry
 from crf.models import Visit
 from crf.services import Reason, save_form
 from study.models import Subject
-from visits.models import VitalSigns
-from visits.selectors import actual_day1
+from visits.demo import Toxicity
+from visits.models import Exposure, VitalSigns
+from visits.selectors import actual_day1, progression_date
 
 NOT_SERIOUS: dict[str, Any] = {
     "serious": "N",
@@ -31,17 +34,47 @@ NOT_SERIOUS: dict[str, Any] = {
     "term_other": "",
 }
 
-# (term, onset day, days to resolution or None if ongoing, grade, relationship, action)
+# (term, onset day, days to resolution or None if ongoing, grade, relationship, action).
+# The laboratory AEs are found on a cycle visit's samples (day 22 = C2D1, day 43 = C3D1), so
+# the values of that visit show them (visits.demo.lab_values); an interruption begins on a
+# dosing day; a reduction lowers the dose from the next cycle visit (visits.demo._Dosing).
 TOXICITIES: list[tuple[str, int, int | None, int, str, str]] = [
     ("Hypertension", 8, None, 2, "RELATED", "DOSE_NOT_CHANGED"),
-    ("Palmar-plantar erythrodysesthesia syndrome", 15, 21, 2, "RELATED", "INTERRUPTED"),
+    ("Palmar-plantar erythrodysesthesia syndrome", 10, 21, 2, "RELATED", "INTERRUPTED"),
     ("Diarrhea", 10, 5, 1, "POSSIBLY_RELATED", "DOSE_NOT_CHANGED"),
-    ("Proteinuria", 22, None, 2, "PROBABLY_RELATED", "REDUCED"),
+    ("Proteinuria", 22, 41, 2, "PROBABLY_RELATED", "REDUCED"),  # settles at the lower dose
     ("Fatigue", 5, 30, 1, "POSSIBLY_RELATED", "DOSE_NOT_CHANGED"),
-    ("Aspartate aminotransferase increased", 29, 14, 3, "PROBABLY_RELATED", "REDUCED"),
+    ("Aspartate aminotransferase increased", 43, 20, 2, "PROBABLY_RELATED", "REDUCED"),
     ("Hypothyroidism", 43, None, 2, "RELATED", "DOSE_NOT_CHANGED"),
     ("Platelet count decreased", 36, 10, 1, "UNLIKELY_RELATED", "DOSE_NOT_CHANGED"),
 ]
+
+
+# The concomitant medication a toxicity is treated with, from its onset (CM log).
+TREATMENTS = {
+    "Hypertension": ("Amlodipine", "5 mg once daily"),
+    "Hypothyroidism": ("Levothyroxine", "50 µg once daily"),
+}
+
+
+@dataclass(frozen=True)
+class PlannedAE:
+    """An AE of the demo before it is entered: its AE form values (model field names)."""
+
+    values: dict[str, Any]
+    complete: bool = True
+
+    @property
+    def toxicity(self) -> Toxicity:
+        """What the visit data must show of it (visits.demo)."""
+        v = self.values
+        return Toxicity(
+            term=v["term"],
+            onset=v["onset_on"],
+            resolved=v.get("resolved_on"),
+            grade=v["grade"],
+            action=v["action"],
+        )
 
 
 def _ae(actor: Any, subject: Subject, values: dict[str, Any], *, complete: bool = True) -> Any:
@@ -55,18 +88,16 @@ def _ae(actor: Any, subject: Subject, values: dict[str, Any], *, complete: bool 
 
 
 def _toxicity(
-    actor: Any, subject: Subject, day1: dt.date, today: dt.date, row: tuple[Any, ...]
-) -> None:
+    day1: dt.date, today: dt.date, row: tuple[Any, ...], until: dt.date | None
+) -> PlannedAE | None:
     term, onset_day, duration, grade, relationship, action = row
     onset = day1 + dt.timedelta(days=onset_day - 1)
-    if onset > today:
-        return
+    if onset > today or (until is not None and onset > until):
+        return None  # not yet, or after the treatment ended
     end = onset + dt.timedelta(days=duration) if duration is not None else None
     if end is not None and end > today:
         end = None
-    _ae(
-        actor,
-        subject,
+    return PlannedAE(
         {
             "term": term,
             "onset_on": onset,
@@ -76,95 +107,151 @@ def _toxicity(
             "relationship": relationship,
             "action": action,
             "outcome": "RECOVERED" if end else "NOT_RECOVERED",
-        },
+        }
     )
 
 
-def seed_adverse_events(actors: dict[str, Any], *, today: dt.date) -> None:
-    """AEs for the treated subjects (each gets a few of TOXICITIES, in turn)."""
-    treated = [
-        (subject, day1)
-        for subject in Subject.objects.filter(subject_id__isnull=False)
-        .select_related("site")
-        .order_by("enrolled_at", "subject_id")
-        if (day1 := actual_day1(subject)) is not None
-    ]
-    for index, (subject, day1) in enumerate(treated):
-        actor = actors[subject.site.number]
+# (subject, its Day 1, the date its disease progressed or None)
+Treated = tuple[Subject, dt.date, dt.date | None]
+
+
+def plan_adverse_events(
+    treated: Sequence[Treated], *, today: dt.date
+) -> dict[int, list[PlannedAE]]:
+    """The demo's AEs, by subject pk, in the order of ``treated`` (enrolment order).
+
+    Each subject gets a few of TOXICITIES in turn (none after its progression, when
+    treatment ends); the first subject an AE that began before Day 1 (not treatment-
+    emergent); the next one still on treatment a complete SAE reported on time (an upper
+    GI haemorrhage the site learnt of today); the last subject of site 01 still on
+    treatment a serious raised bilirubin three days ago whose 24-hour report is overdue."""
+    plan: dict[int, list[PlannedAE]] = {subject.pk: [] for subject, _day1, _pd in treated}
+    for index, (subject, day1, progressed) in enumerate(treated):
         for offset in range(index % 4):
-            _toxicity(actor, subject, day1, today, TOXICITIES[(index + offset) % len(TOXICITIES)])
+            row = TOXICITIES[(index + offset) % len(TOXICITIES)]
+            if (planned := _toxicity(day1, today, row, progressed)) is not None:
+                plan[subject.pk].append(planned)
     if len(treated) < 3:
-        return
-    subject, day1 = treated[0]
-    actor = actors[subject.site.number]
+        return plan
+    subject, day1, _pd = treated[0]
     # Began before Day 1: not treatment-emergent (a worsening after Day 1 would be a new row).
-    _ae(
-        actor,
-        subject,
-        {
-            "term": "Abdominal pain",
-            "onset_on": day1 - dt.timedelta(days=3),
-            "resolved_on": day1 + dt.timedelta(days=2),
-            "ongoing": "N",
-            "grade": 1,
-            "relationship": "NOT_RELATED",
-            "action": "NOT_APPLICABLE",
-            "outcome": "RECOVERED",
-        },
-    )
-    subject, day1 = treated[1]
-    onset = day1 + dt.timedelta(days=50)
-    _ae(
-        actors[subject.site.number],
-        subject,
-        {
-            "term": "Upper gastrointestinal hemorrhage",
-            "onset_on": onset,
-            "resolved_on": onset + dt.timedelta(days=6),
-            "ongoing": "N",
-            "grade": 3,
-            "serious": "Y",
-            "results_in_death": "N",
-            "life_threatening": "N",
-            "hospitalisation": "Y",
-            "disability": "N",
-            "congenital_anomaly": "N",
-            "important_medical_event": "N",
-            "aware_on": onset,
-            "narrative": "Melaena on day 50; endoscopy showed oozing from oesophageal varices, "
-            "banded. Anlotinib interrupted for 7 days and resumed at 10 mg.",
-            "relationship": "POSSIBLY_RELATED",
-            "action": "INTERRUPTED",
-            "outcome": "RECOVERED",
-        },
-    )
-    # The last treated subject of site 01 (the demo investigator's site): a serious AE saved
-    # three days ago without its narrative, so its 24-hour report is overdue.
-    subject, day1 = [(s, d) for s, d in treated if s.site.number == "01"][-1]
-    aware = today - dt.timedelta(days=3)
-    if aware >= day1:
-        _ae(
-            actors[subject.site.number],
-            subject,
+    plan[subject.pk].append(
+        PlannedAE(
             {
-                "term": "Blood bilirubin increased",
-                "onset_on": aware,
-                "ongoing": "Y",
-                "grade": 3,
-                "serious": "Y",
-                "results_in_death": "N",
-                "life_threatening": "N",
-                "hospitalisation": "Y",
-                "disability": "N",
-                "congenital_anomaly": "N",
-                "important_medical_event": "N",
-                "aware_on": aware,
-                "relationship": "POSSIBLY_RELATED",
-                "action": "INTERRUPTED",
-                "outcome": "NOT_RECOVERED",
-            },
-            complete=False,
+                "term": "Abdominal pain",
+                "onset_on": day1 - dt.timedelta(days=3),
+                "resolved_on": day1 + dt.timedelta(days=2),
+                "ongoing": "N",
+                "grade": 1,
+                "relationship": "NOT_RELATED",
+                "action": "NOT_APPLICABLE",
+                "outcome": "RECOVERED",
+            }
         )
+    )
+    # A serious AE the site became aware of today and reported at once, complete with its
+    # narrative: on time (its 24-hour clock runs from the save, adverse_events.sae_clock).
+    going = [(s, d) for s, d, pd in treated[1:] if pd is None and d < today]
+    if going:
+        subject, day1 = going[0]
+        plan[subject.pk].append(
+            PlannedAE(
+                {
+                    "term": "Upper gastrointestinal hemorrhage",
+                    "onset_on": today - dt.timedelta(days=1),
+                    "ongoing": "Y",
+                    "grade": 3,
+                    "serious": "Y",
+                    "results_in_death": "N",
+                    "life_threatening": "N",
+                    "hospitalisation": "Y",
+                    "disability": "N",
+                    "congenital_anomaly": "N",
+                    "important_medical_event": "N",
+                    "aware_on": today,
+                    "narrative": "Melaena since the evening before admission; haemoglobin "
+                    "fell by 20 g/L. Endoscopy showed oozing from oesophageal varices, "
+                    "banded. Anlotinib interrupted; to resume at the next lower dose once "
+                    "recovered.",
+                    "relationship": "POSSIBLY_RELATED",
+                    "action": "INTERRUPTED",
+                    "outcome": "RECOVERING",
+                }
+            )
+        )
+    # The last subject of site 01 (the demo investigator's site) still on treatment: a serious
+    # AE saved three days ago without its narrative, so its 24-hour report is overdue.
+    aware = today - dt.timedelta(days=3)
+    still_treated = [
+        (s, d) for s, d, pd in treated if s.site.number == "01" and pd is None and aware >= d
+    ]
+    if still_treated:
+        subject, day1 = still_treated[-1]
+        plan[subject.pk].append(
+            PlannedAE(
+                {
+                    "term": "Blood bilirubin increased",
+                    "onset_on": aware,
+                    "ongoing": "Y",
+                    "grade": 3,
+                    "serious": "Y",
+                    "results_in_death": "N",
+                    "life_threatening": "N",
+                    "hospitalisation": "Y",
+                    "disability": "N",
+                    "congenital_anomaly": "N",
+                    "important_medical_event": "N",
+                    "aware_on": aware,
+                    "relationship": "POSSIBLY_RELATED",
+                    "action": "INTERRUPTED",
+                    "outcome": "NOT_RECOVERED",
+                },
+                complete=False,
+            )
+        )
+    return plan
+
+
+def seed_adverse_events(
+    actors: dict[str, Any],
+    *,
+    today: dt.date,
+    plan: dict[int, list[PlannedAE]] | None = None,
+) -> None:
+    """Enter the AEs of ``plan`` (by default planned here for the subjects treated so far,
+    in enrolment order), each through crf.services like entry in the AE form."""
+    subjects = {
+        subject.pk: subject
+        for subject in Subject.objects.filter(subject_id__isnull=False).select_related("site")
+    }
+    if plan is None:
+        treated = [
+            (subject, day1, progression_date(subject))
+            for subject in sorted(subjects.values(), key=lambda s: (s.enrolled_at, s.subject_id))
+            if (day1 := actual_day1(subject)) is not None
+        ]
+        plan = plan_adverse_events(treated, today=today)
+    for pk, events in plan.items():
+        subject = subjects[pk]
+        for event in sorted(events, key=lambda e: e.values["onset_on"]):
+            actor = actors[subject.site.number]
+            _ae(actor, subject, event.values, complete=event.complete)
+            if (treatment := TREATMENTS.get(event.values["term"])) is not None:
+                medication, dose = treatment
+                save_form(
+                    actor=actor,
+                    spec=registry.get("CM"),
+                    subject=subject,
+                    values={
+                        "medication": medication,
+                        "indication": event.values["term"],
+                        "dose": dose,
+                        "route": "ORAL",
+                        "started_on": event.values["onset_on"].isoformat(),
+                        "ongoing": "Y",
+                    },
+                    complete=True,
+                )
 
 
 def seed_deviations(actors: dict[str, Any]) -> None:
@@ -198,11 +285,17 @@ def seed_deviations(actors: dict[str, Any]) -> None:
         ),
     ):
         day1 = actual_day1(subject)
+        occurred = day1 or subject.enrolled_at
+        if values["category"] == "DOSING":  # the cycle's last dosing day, if entered
+            cycle2 = Exposure.objects.filter(
+                subject=subject, visit__code="C2D1", is_deleted=False
+            ).first()
+            occurred = (cycle2.last_dose_on if cycle2 else None) or occurred
         save_form(
             actor=actors[subject.site.number],
             spec=spec,
             subject=subject,
-            values={"occurred_on": (day1 or subject.enrolled_at), **values},
+            values={"occurred_on": occurred, **values},
             complete=True,
         )
     # C2D1 vital signs of one subject moved two days past the window (a corrected source).

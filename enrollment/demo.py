@@ -96,13 +96,15 @@ def screen(
     return subject
 
 
-def screen_and_enrol(actor: Any, site: Site, *, start: dt.date) -> Subject:
+def screen_and_enrol(actor: Any, site: Site, *, start: dt.date, day1_after: int = 5) -> Subject:
+    """Screened on ``start``, enrolled three days later, Day 1 planned ``day1_after`` days
+    after screening (crf-spec ENR: PLDAY1 at most 7 days after ENRDAT)."""
     subject = screen(actor, site, start=start)
     return enroll_subject(
         actor=actor,
         subject=subject,
         enrolled_on=start + dt.timedelta(days=3),
-        planned_day1=start + dt.timedelta(days=5),
+        planned_day1=start + dt.timedelta(days=day1_after),
     )
 
 
