@@ -192,14 +192,6 @@ def test_demo_held_visits_have_their_forms_but_the_one_lab_gap() -> None:
     assert {(site, form) for site, _code, form in gaps} == {("02", "LB"), ("02", "CP")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the EOT visit keeps the date it was opened on (outcomes.services."
-    "open_end_of_treatment: today): visits.services.sync_schedule does not move a held visit "
-    "and record_held_on holds it from the EOT form's decision date first, so the demo "
-    "cannot date the EOT visit's VS, LB and CP on the decision day inside its window. "
-    "Fixed when sync_schedule lets an EOT visit follow its decision date, held or not.",
-)
 def test_demo_end_of_treatment_visits_have_their_assessments() -> None:
     incomplete = []
     for visit in Visit.objects.filter(kind=VisitKind.END_OF_TREATMENT, held_on__isnull=False):

@@ -87,7 +87,8 @@ def sync_schedule(subject: Subject) -> list[Visit]:
                 **fields,
             )
         elif (
-            visit.held_on is None
+            # EOT's target is the decision to stop (its form's date): it follows it, held or not
+            (visit.held_on is None or visit.kind == VisitKind.END_OF_TREATMENT)
             and not visit.missed
             and any(getattr(visit, k) != v for k, v in fields.items())
         ):

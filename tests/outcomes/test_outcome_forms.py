@@ -260,3 +260,12 @@ def test_closing_the_last_open_ae_settles_the_death_query(investigator, treated)
     )
 
     assert not CheckFinding.objects.filter(object_id=death.pk, status="open").exists()
+
+
+def test_the_eot_visit_follows_its_decision_date_once_held(investigator, treated):
+    # Opened today for a decision taken earlier: the visit moves to the decision date, so
+    # the EOT vital signs and labs taken that day are inside its window.
+    end_treatment(investigator, treated)
+
+    visit = Visit.objects.get(subject=treated, code="EOT")
+    assert (visit.planned_date, visit.window_start, visit.held_on) == (EOTDAT, EOTDAT, EOTDAT)
