@@ -54,6 +54,11 @@ class Section:
     anchor: str = ""  # the section's id on the subject page (a save returns there)
 
     @property
+    def has_data(self) -> bool:
+        """Any of its forms started or complete."""
+        return any(slot.status != FormStatus.NOT_STARTED for slot in self.slots)
+
+    @property
     def missing(self) -> list[FormSlot]:
         return [slot for slot in self.slots if slot.status != FormStatus.COMPLETE]
 

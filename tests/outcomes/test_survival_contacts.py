@@ -78,3 +78,23 @@ def test_a_death_found_at_a_survival_contact_is_not_refused_by_the_visit_it_hold
 
     assert death.died_on == died
     assert Visit.objects.get(subject=treated, code="SURV2").held_on == found
+
+
+def test_the_subject_page_folds_the_forms_of_visits_that_no_longer_apply(
+    client,
+    investigator,
+    treated,  # noqa: F811
+) -> None:
+    from django.urls import reverse
+
+    end_treatment(investigator, treated)
+    client.force_login(investigator)
+
+    url = reverse("crf:subject_detail", kwargs={"subject_pk": treated.pk})
+    page = client.get(url).content.decode()
+
+    c3 = page.split('id="visit-C3D1"')[1].split("</section>")[0]
+    assert "Not applicable" in c3
+    assert "/visits/C3D1/forms/" not in c3  # no list of forms nobody will fill
+    c2 = page.split('id="visit-C2D1"')[1].split("</section>")[0]
+    assert "/visits/C2D1/forms/VS/" in c2 and "edc-form-grid" in c2
