@@ -95,7 +95,9 @@ ECOG_CHOICES = [
     ("", "---------"),
     (0, _("0 – Fully active")),
     (1, _("1 – Restricted in strenuous activity, ambulatory")),
+    # xgettext:no-python-format
     (2, _("2 – Ambulatory, self-care, unable to work; up > 50 % of waking hours")),
+    # xgettext:no-python-format
     (3, _("3 – Limited self-care; in bed or chair > 50 % of waking hours")),
     (4, _("4 – Completely disabled; confined to bed or chair")),
 ]

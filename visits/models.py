@@ -273,7 +273,9 @@ class TumourAssessment(CaseReportForm):
         _("investigator's overall response"), max_length=2, choices=Response.choices, blank=True
     )
     sum_mm = _dec(_("sum of diameters"), 7, 1)
+    # xgettext:no-python-format
     change_from_baseline_pct = _dec(_("% change from baseline"), 8, 2)
+    # xgettext:no-python-format
     change_from_nadir_pct = _dec(_("% change from nadir"), 8, 2)
     target_response = models.CharField(
         _("target response"), max_length=16, choices=Response.choices, blank=True
