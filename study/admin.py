@@ -44,6 +44,9 @@ class MembershipForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Membership
         fields = ["role", "sites", "is_principal_investigator"]
+        # A few sites: check boxes (labelled, keyboard-friendly, no script) rather than
+        # the admin's two-box filter widget.
+        widgets = {"sites": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args: Any, actor: Any = None, person: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -78,7 +81,6 @@ class MembershipInline(admin.StackedInline):
     model = Membership
     form = MembershipForm
     can_delete = False
-    filter_horizontal = ["sites"]
     extra = 0
     max_num = 1
 
@@ -104,6 +106,8 @@ class StudyUserAdmin(UserAdmin):
     list_select_related = ["membership"]
     # The study role, by its label; the groups behind it are named by code (role:monitor).
     list_filter = ["membership__role", "is_active", "is_staff"]
+    # Set by the system at sign-in and creation, not typed.
+    readonly_fields = ["last_login", "date_joined"]
     # Groups follow the study role; they are not picked by hand.
     fieldsets = tuple(
         (
