@@ -235,7 +235,7 @@ class GroupRowForm(forms.ModelForm):  # type: ignore[type-arg]
                 widget.attrs["aria-required"] = "true"
             label = capfirst(str(field.label))
             if units.get(name):
-                label = f"{label} ({units[name]})"
+                label = _("%(label)s (%(unit)s)") % {"label": label, "unit": units[name]}
             field.label = label
             widget.attrs["aria-label"] = _("%(field)s, row %(row)d") % {
                 "field": label,
