@@ -36,6 +36,6 @@ def test_medical_monitor_sees_every_outcome_figure(page, people, investigator, s
             "el => el.complete && el.naturalWidth > 0", arg=figure.element_handle()
         )
     with page.expect_download() as download:
-        page.locator("a[href$='waterfall.png?download=1']").click()
+        page.locator("a[href*='waterfall.png?'][href$='download=1']").click()
     assert download.value.suggested_filename == "ANLO-HCC-waterfall.png"
     assert page.console_errors == []

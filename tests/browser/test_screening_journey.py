@@ -81,6 +81,7 @@ def test_an_investigator_screens_and_enrols_a_patient(page, people) -> None:
     page.fill("#id_enrolled_on", "2026-11-20")
     page.fill("#id_planned_day1", "2026-11-23")
     page.get_by_role("button", name="Enrol").click()
+    page.wait_for_load_state("load")  # the subject page is long: read it whole
 
     assert "S01-001 is enrolled as subject 01-001." in page.inner_text("main")
     assert "C1D1" in page.inner_text("main")

@@ -62,5 +62,5 @@ def test_baseline_with_three_targets_then_a_follow_up_with_one_gone(
 
     page.get_by_role("link", name="Treatment and response").click()
     lesions = page.inner_text("[data-testid=lesions]")
-    assert "35.0" in lesions and "-41.7" in lesions and "PR" in lesions
+    assert "35.0" in lesions and "-41.7" in lesions and "Partial response" in lesions
     assert page.console_errors == []
