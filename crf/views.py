@@ -153,7 +153,14 @@ def _add_check_errors(spec: FormSpec, form: Any, formsets: dict[str, Any], error
         formset = formsets.get(finding.group) if finding.group else None
         kept = formset.kept_forms() if formset is not None else []
         if finding.row is not None and 0 < finding.row <= len(kept):
-            field = spec.group(finding.group).variable(finding.variable).field_name
+            group = spec.group(finding.group)
+            # A variable of the row, else the row as a whole: at its key (the lesion ID).
+            named = (
+                finding.variable
+                if finding.variable in {v.name for v in group.variables}
+                else group.key
+            )
+            field = group.variable(named).field_name
             kept[finding.row - 1].add_error(field, str(finding.message))
         else:
             rest.append(finding)

@@ -147,8 +147,14 @@ class Endpoint:
     explanation: str  # in English; ``text.render(gettext)`` gives the user's language
     text: Text | None = field(default=None, compare=False)
 
-    def explain(self, translate: Callable[[str], str]) -> str:
-        return self.text.render(translate) if self.text is not None else self.explanation
+    def explain(
+        self,
+        translate: Callable[[str], str],
+        describe: Callable[[object], object] | None = None,
+    ) -> str:
+        if self.text is None:
+            return self.explanation
+        return self.text.render(translate, describe)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from study.downloads import csv_response
 from study.models import Subject
 from study.roles import ENTER, OUTCOMES, VIEW, perm
 from study.scoping import require_perm, subject_view
+from visits.tumour import code_label
 
 
 @subject_view(VIEW, ENTER)
@@ -113,8 +114,8 @@ def outcomes_context(summary: Any, page: Any, figures_list: list[Any]) -> dict[s
             (
                 o,
                 display.response_label(o.result.bor),
-                o.result.pfs.explain(_),
-                o.result.os.explain(_),
+                o.result.pfs.explain(_, code_label),
+                o.result.os.explain(_, code_label),
             )
             for o in page.object_list
         ],
@@ -212,14 +213,16 @@ def endpoint_panel(request: HttpRequest, subject: Subject) -> str:
         "pfs_text": _endpoint_sentence(result.pfs),
         "os_text": _endpoint_sentence(result.os),
         "bor_text": (
-            result.best_response.explain_reason(_) if result.best_response is not None else ""
+            result.best_response.explain_reason(_, code_label)
+            if result.best_response is not None
+            else ""
         ),
     }
     return render_to_string("outcomes/_endpoint_panel.html", context, request=request)
 
 
 def _endpoint_sentence(endpoint: Any) -> str:
-    """"168 days (5.52 months), censored. PFS censored at …": one sentence per catalogue
+    """ "168 days (5.52 months), censored. PFS censored at …": one sentence per catalogue
     message, so that a translation uses its own punctuation."""
     values = {"days": endpoint.days, "months": endpoint.months}
     if endpoint.event:
@@ -228,5 +231,5 @@ def _endpoint_sentence(endpoint: Any) -> str:
         summary = _("%(days)s days (%(months)s months), censored.") % values
     return _("%(summary)s %(explanation)s") % {
         "summary": summary,
-        "explanation": endpoint.explain(_),
+        "explanation": endpoint.explain(_, code_label),
     }

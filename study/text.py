@@ -38,9 +38,21 @@ class Text:
     message: str
     params: tuple[tuple[str, object], ...] = ()
 
-    def render(self, translate: Callable[[str], str] = gettext_noop) -> str:
+    def render(
+        self,
+        translate: Callable[[str], str] = gettext_noop,
+        describe: Callable[[object], object] | None = None,
+    ) -> str:
+        """The sentence; ``describe`` (from the caller with Django) may turn a value into
+        what people read, e.g. a code into its label ("PRESENT" → "Present")."""
         values = {
-            key: value.render(translate) if isinstance(value, Text) else value
+            key: (
+                value.render(translate, describe)
+                if isinstance(value, Text)
+                else describe(value)
+                if describe is not None
+                else value
+            )
             for key, value in self.params
         }
         return translate(self.message) % values

@@ -143,7 +143,7 @@ class NonTargetResponse(enum.StrEnum):
 
 @dataclass(frozen=True)
 class TargetLesion:
-    """A TL row: the longest diameter, or the short axis for a node (crf-spec: TA)."""
+    """A TL row: the longest diameter, or the short axis for a node."""
 
     lesion_id: str
     organ: str
@@ -154,7 +154,7 @@ class TargetLesion:
 
 @dataclass(frozen=True)
 class NonTargetLesion:
-    """An NTL row (crf-spec: TA)."""
+    """An NTL row."""
 
     lesion_id: str
     organ: str
@@ -198,8 +198,12 @@ class Problem:
     message: str
     text: Text | None = field(default=None, compare=False)
 
-    def explain(self, translate: Callable[[str], str]) -> str:
-        return self.text.render(translate) if self.text is not None else self.message
+    def explain(
+        self,
+        translate: Callable[[str], str],
+        describe: Callable[[object], object] | None = None,
+    ) -> str:
+        return self.text.render(translate, describe) if self.text is not None else self.message
 
 
 @dataclass(frozen=True)
@@ -245,10 +249,14 @@ class BestResponse:
     reason: str  # in English; ``explain_reason(gettext)`` gives the user's language
     reason_text: Text | None = field(default=None, compare=False)
 
-    def explain_reason(self, translate: Callable[[str], str]) -> str:
+    def explain_reason(
+        self,
+        translate: Callable[[str], str],
+        describe: Callable[[object], object] | None = None,
+    ) -> str:
         if self.reason_text is None:
             return self.reason
-        return self.reason_text.render(translate)
+        return self.reason_text.render(translate, describe)
 
 
 # --- Small helpers ----------------------------------------------------------------------
@@ -338,9 +346,7 @@ def _duplicate_id_problems(assessment: TumourAssessment) -> list[Problem]:
     for group, lesion_id in rows:
         if not lesion_id.strip():
             problems.append(
-                _problem(
-                    "", group, text(gettext_noop("Every lesion needs a lesion ID (crf-spec: TA)."))
-                )
+                _problem("", group, text(gettext_noop("Every lesion needs a lesion ID.")))
             )
         elif lesion_id in seen:
             problems.append(
@@ -349,7 +355,7 @@ def _duplicate_id_problems(assessment: TumourAssessment) -> list[Problem]:
                     group,
                     text(
                         gettext_noop(
-                            "Lesion ID %(lesion)s is used more than once; each lesion needs its own ID (crf-spec: TA)."
+                            "Lesion ID %(lesion)s is used more than once; each lesion needs its own ID."
                         ),
                         lesion=lesion_id,
                     ),
@@ -417,10 +423,10 @@ def baseline_problems(assessment: TumourAssessment) -> list[Problem]:
                     "NTL",
                     text(
                         gettext_noop(
-                            "A non-target lesion at baseline is recorded as PRESENT (RECIST 1.1 §4.2): %(lesion)s is %(status)s."
+                            "A non-target lesion at baseline is recorded as present (RECIST 1.1 §4.2): %(lesion)s is %(status)s."
                         ),
                         lesion=lesion.lesion_id,
-                        status=str(lesion.status),
+                        status=lesion.status,
                     ),
                 )
             )
@@ -436,10 +442,10 @@ def _baseline_target_problems(target: TargetLesion) -> list[Problem]:
                 "TL",
                 text(
                     gettext_noop(
-                        "A target lesion at baseline must be MEASURED with a diameter (RECIST 1.1 §4.2): %(lesion)s is %(status)s."
+                        "A target lesion at baseline must be measured, with a diameter (RECIST 1.1 §4.2): %(lesion)s is %(status)s."
                     ),
                     lesion=target.lesion_id,
-                    status=str(target.status),
+                    status=target.status,
                 ),
             )
         ]
@@ -450,7 +456,7 @@ def _baseline_target_problems(target: TargetLesion) -> list[Problem]:
                 "TL",
                 text(
                     gettext_noop(
-                        "A target lesion at baseline must be MEASURED with a diameter (RECIST 1.1 §4.2): %(lesion)s is without a diameter."
+                        "A target lesion at baseline must be measured, with a diameter (RECIST 1.1 §4.2): %(lesion)s is without a diameter."
                     ),
                     lesion=target.lesion_id,
                 ),
@@ -497,8 +503,8 @@ def follow_up_problems(baseline: TumourAssessment, assessment: TumourAssessment)
 
     The same target and non-target lesions as at baseline, none missing, none added
     (protocol.md: RECIST 1.1, "the same lesions as at baseline"; RECIST 1.1 §4.3); a
-    diameter when MEASURED, 0 when DISAPPEARED (crf-spec: TLDIAM); a new lesion first seen
-    after the baseline scan and on or before this one (crf-spec: NLDAT). No side effects.
+    diameter when MEASURED, 0 when DISAPPEARED (TLDIAM); a new lesion first seen
+    after the baseline scan and on or before this one (NLDAT). No side effects.
     """
     problems = _duplicate_id_problems(assessment)
     if assessment.assessed_on <= baseline.assessed_on:  # protocol.md: Parameters, tumour assessment
@@ -568,7 +574,7 @@ def follow_up_problems(baseline: TumourAssessment, assessment: TumourAssessment)
                 "NTL",
                 text(
                     gettext_noop(
-                        "Every baseline non-target lesion is assessed at each follow-up (RECIST 1.1 §4.2): %(lesion)s is missing; record it as NOT_ASSESSED if it was not evaluated."
+                        "Every baseline non-target lesion is assessed at each follow-up (RECIST 1.1 §4.2): %(lesion)s is missing; record it as not assessed if it was not evaluated."
                     ),
                     lesion=lesion_id,
                 ),
@@ -596,7 +602,7 @@ def follow_up_problems(baseline: TumourAssessment, assessment: TumourAssessment)
                     "NL",
                     text(
                         gettext_noop(
-                            "A new lesion is first seen on or before the date of this scan (crf-spec: NLDAT): %(lesion)s was first seen on %(date)s."
+                            "A new lesion is first seen on or before the date of this scan (NLDAT): %(lesion)s was first seen on %(date)s."
                         ),
                         lesion=new.lesion_id,
                         date=new.first_seen.isoformat(),
@@ -629,7 +635,7 @@ def _follow_up_target_problems(target: TargetLesion) -> list[Problem]:
                 "TL",
                 text(
                     gettext_noop(
-                        "A diameter is a number of millimetres, 0 or more (crf-spec: TLDIAM): %(lesion)s has %(value)s."
+                        "A diameter is a number of millimetres, 0 or more (TLDIAM): %(lesion)s has %(value)s."
                     ),
                     lesion=target.lesion_id,
                     value=str(diameter),
@@ -643,7 +649,7 @@ def _follow_up_target_problems(target: TargetLesion) -> list[Problem]:
                 "TL",
                 text(
                     gettext_noop(
-                        "A MEASURED target lesion needs its diameter (crf-spec: TLDIAM): %(lesion)s has none."
+                        "A measured target lesion needs its diameter (TLDIAM): %(lesion)s has none."
                     ),
                     lesion=target.lesion_id,
                 ),
@@ -765,7 +771,7 @@ def evaluate(baseline: TumourAssessment, follow_ups: Sequence[TumourAssessment])
         pd_date = None
         if overall is Response.PD:
             # RECIST 1.1 §4.3.5: an equivocal lesion later proved unequivocal dates the
-            # PD to the scan where it was first seen (crf-spec: NLDAT).
+            # PD to the scan where it was first seen (NLDAT).
             pd_date = min([assessment.assessed_on, *(n.first_seen for n in unequivocal)])
         results.append(
             TimepointResult(
@@ -893,9 +899,9 @@ def best_overall_response(
                 gettext_noop(
                     "%(first)s on %(start)s confirmed by %(second)s on %(end)s, at least %(days)s days later."
                 ),
-                first=str(window[i].overall),
+                first=window[i].overall,
                 start=start.isoformat(),
-                second=str(window[j].overall),
+                second=window[j].overall,
                 end=end.isoformat(),
                 days=RECIST_CONFIRMATION_MIN_DAYS,
             ),
@@ -918,7 +924,7 @@ def best_overall_response(
                 gettext_noop(
                     "%(response)s on %(date)s (study day %(day)s), on or after study day %(min_day)s; no confirmed CR or PR."
                 ),
-                response=str(stable.overall),
+                response=stable.overall,
                 date=stable.assessed_on.isoformat(),
                 day=study_day(day1, stable.assessed_on),
                 min_day=RECIST_SD_MIN_STUDY_DAY,

@@ -16,6 +16,7 @@ from study.models import Subject
 from visits import exposure, recist, selectors
 from visits.models import Exposure
 from visits.schedule import study_day
+from visits.tumour import code_label
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def tumour_summary(subject: Subject) -> dict[str, Any]:
         "best": best,
         "best_label": response_label(best.bor) if best is not None else "",
         # the reason for the best overall response in the user's language
-        "best_reason": best.explain_reason(gettext) if best is not None else "",
+        "best_reason": best.explain_reason(gettext, code_label) if best is not None else "",
         "chart": _chart(evaluation.baseline_sum, columns, baseline.assessed_on, day1),
     }
 

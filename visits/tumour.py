@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from crf import codelists
 from crf.checks import CheckContext, Finding, Severity
 from study import protocol
 from visits import recist
@@ -112,7 +113,48 @@ def ta_rules(data: Data, context: CheckContext) -> Iterable[Finding]:
             )
     for problem in problems:
         variable = problem.variable if problem.variable in ("TL", "NTL", "NL", "TADAT") else "TL"
-        yield Finding(variable, problem.explain(_), Severity.HARD, f"TA_{problem.variable}")
+        group, row = _lesion_row(data, variable, problem.lesion_id)
+        yield Finding(
+            variable,
+            problem.explain(_, code_label),
+            Severity.HARD,
+            f"TA_{problem.variable}",
+            group=group,
+            row=row,
+        )
+
+
+_LESION_KEYS = {"TL": "TLID", "NTL": "NTLID", "NL": "NLID"}
+
+# The RECIST engine's codes and the code lists that label them (crf-spec: TLSTAT, NTLSTAT,
+# RESP): its sentences name "Present", "Partial response", not PRESENT, PR.
+_CODE_LISTS: dict[type, Any] = {
+    recist.TLStatus: codelists.TargetStatus,
+    recist.NTLStatus: codelists.NonTargetStatus,
+    recist.Response: codelists.Response,
+    recist.NonTargetResponse: codelists.NonTargetResponse,
+}
+
+
+def code_label(value: object) -> object:
+    """A code of the RECIST engine as people read it (its code list's label, in the user's
+    language); any other value unchanged. The ``describe`` of ``study.text.Text.render``."""
+    choices = _CODE_LISTS.get(type(value))
+    if choices is None or str(value) not in choices.values:
+        return value
+    return str(choices(str(value)).label)
+
+
+def _lesion_row(data: Data, group: str, lesion_id: str) -> tuple[str, int | None]:
+    """The group and 1-based row of the lesion a RECIST problem names, so a page can show
+    the message in that row; ("", None) when it names no lesion of the group."""
+    key = _LESION_KEYS.get(group)
+    if key is None or not lesion_id:
+        return "", None
+    for number, row in enumerate(data.get(group) or (), start=1):
+        if str(row.get(key) or "") == lesion_id:
+            return group, number
+    return "", None
 
 
 def ta_investigator_agrees(data: Data, context: CheckContext) -> Iterable[Finding]:

@@ -303,3 +303,36 @@ def test_a_finding_on_a_lesion_row_stands_in_that_row(client, investigator, site
     assert "cannot be in the future" in row
     top = page.split('data-testid="not-saved"')[1].split("</div>")[0]
     assert "cannot be in the future" not in top
+
+
+def test_a_recist_rule_about_one_lesion_stands_in_that_lesions_row(
+    client, investigator, sites
+) -> None:
+    subject = screen_and_enrol(investigator, sites["01"], start=dt.date(2026, 3, 2))
+    visit = Visit.objects.get(subject=subject, code="SCR")
+    day1 = Visit.objects.get(subject=subject, code="C1D1").planned_date
+    client.force_login(investigator)
+    url = reverse(
+        "crf:visit_form", kwargs={"subject_pk": subject.pk, "visit_code": "SCR", "form_code": "TA"}
+    )
+    target = {"organ": "LIVER", "is_node": "N", "status": "MEASURED"}
+    data = _ta_post(
+        visit,
+        {
+            "TL": [
+                {**target, "lesion_id": "T01", "diameter_mm": "30"},
+                {**target, "lesion_id": "T02", "diameter_mm": "8"},  # not measurable
+            ],
+            "NTL": [{"lesion_id": "NT01", "organ": "LUNG", "status": "ABSENT"}],
+            "NL": [],
+        },
+    )
+    data["scanned_on"] = day1.isoformat()
+
+    page = client.post(url, data).content.decode()
+
+    row = page.split('name="tl-1-lesion_id"')[1].split("</tr>")[0]
+    assert "T02" in row and "10" in row  # the measurable size it needs, in T02's row
+    ntl_row = page.split('name="ntl-0-lesion_id"')[1].split("</tr>")[0]
+    assert "Present" in ntl_row and "Absent" in ntl_row  # labels, not PRESENT / ABSENT
+    assert "ABSENT" not in visible_text(ntl_row)

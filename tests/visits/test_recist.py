@@ -251,7 +251,7 @@ def test_baseline_problems_target_not_measured(lesion: TargetLesion, state: str)
     problems = baseline_problems(ta(BASELINE_DAY, lesion))
 
     assert [p.message for p in problems] == [
-        f"A target lesion at baseline must be MEASURED with a diameter (RECIST 1.1 §4.2): T01 is {state}."
+        f"A target lesion at baseline must be measured, with a diameter (RECIST 1.1 §4.2): T01 is {state}."
     ]
 
 
@@ -264,7 +264,7 @@ def test_baseline_problems_duplicate_lesion_ids() -> None:
         Problem(
             "T01",
             "TL",
-            "Lesion ID T01 is used more than once; each lesion needs its own ID (crf-spec: TA).",
+            "Lesion ID T01 is used more than once; each lesion needs its own ID.",
         )
     ]
 
@@ -316,7 +316,7 @@ def test_follow_up_problems_new_lesion_seen_after_the_scan() -> None:
         Problem(
             "N01",
             "NL",
-            f"A new lesion is first seen on or before the date of this scan (crf-spec: NLDAT): N01 was first seen on {on_day(43).isoformat()}.",
+            f"A new lesion is first seen on or before the date of this scan (NLDAT): N01 was first seen on {on_day(43).isoformat()}.",
         )
     ]
 

@@ -58,7 +58,7 @@ def test_a_problem_renders_its_catalogue_message_with_the_values() -> None:
         assert "%(" in problem.text.message  # values are placeholders, not in the message
     assert problems[0].text is not None
     assert problems[0].text.message == (
-        "A target lesion at baseline must be MEASURED with a diameter (RECIST 1.1 §4.2): "
+        "A target lesion at baseline must be measured, with a diameter (RECIST 1.1 §4.2): "
         "%(lesion)s is without a diameter."
     )
     assert dict(problems[0].text.params) == {"lesion": "T02"}
