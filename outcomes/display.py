@@ -94,7 +94,8 @@ def proportion_texts(proportion: Any) -> dict[str, str]:
     return {
         "count": f"{proportion.n} / {proportion.total}",
         "pct": f"{proportion.pct:.1f}",
-        "ci": _("%(low)s–%(high)s") % {
+        "ci": _("%(low)s–%(high)s")
+        % {
             "low": f"{proportion.ci_low:.1f}",
             "high": f"{proportion.ci_high:.1f}",
         },

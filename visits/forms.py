@@ -237,9 +237,7 @@ def register_tumour_assessment() -> None:
         derived=["TASUM", "TAPCHBL", "TAPCHNAD", "TATRESP", "TANTRESP", "TARESP"],
         groups=[
             registry.group("TL", TargetLesion, key="TLID", title=_("Target lesions")),
-            registry.group(
-                "NTL", NonTargetLesion, key="NTLID", title=_("Non-target lesions")
-            ),
+            registry.group("NTL", NonTargetLesion, key="NTLID", title=_("Non-target lesions")),
             registry.group("NL", NewLesion, key="NLID", title=_("New lesions")),
         ],
         checks=tumour.TA_CHECKS,

@@ -116,9 +116,7 @@ def test_after_a_save_the_user_is_back_at_the_visit(new_page, investigator, site
     assert page.console_errors == []
 
 
-def test_a_form_can_be_filled_and_saved_with_the_keyboard_alone(
-    page, investigator, sites
-) -> None:
+def test_a_form_can_be_filled_and_saved_with_the_keyboard_alone(page, investigator, sites) -> None:
     subject = screen_and_enrol(investigator, sites["01"], start=dt.date(2026, 3, 2))
     day1 = Visit.objects.get(subject=subject, code="C1D1").planned_date
     sign_in(page, "inv01", PASSWORD)

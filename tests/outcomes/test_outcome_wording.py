@@ -88,7 +88,6 @@ def test_rate_and_median_sentences_are_single_catalogue_messages() -> None:
     assert display.rate_text(kaplan_meier([30, 60], [True, True]).rates[1]) == "not estimable"
 
 
-
 def treated(actor, site, course: str):
     subject = screen_and_enrol(actor, site, start=START)
     treat(actor, subject, day1=DAY1, cycles=2, course=course)
@@ -157,6 +156,6 @@ def test_treatment_and_response_shows_labels_and_a_chart_with_axes(
     assert "Partial response threshold: 42.0 mm (−30 %)" in texts
     table = figure.split('data-testid="sum-table"')[1]
     # baseline 60 mm three days before Day 1, then the follow-up scans of the PR course
-    assert re.findall(r'<td class="text-end">(-?\d+)</td><td class="text-end">([\d.]+)</td>', table)[
-        :2
-    ] == [("-3", "60.0"), ("42", "40.0")]
+    assert re.findall(
+        r'<td class="text-end">(-?\d+)</td><td class="text-end">([\d.]+)</td>', table
+    )[:2] == [("-3", "60.0"), ("42", "40.0")]
