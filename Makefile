@@ -39,7 +39,7 @@ format: $(STAMP)
 # Regenerate the translation catalogues (needs GNU gettext); the compiled .mo files are committed.
 messages: $(STAMP)
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=tests
-	$(BIN)/python manage.py compilemessages -l zh_Hans
+	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks -q -s -p no:cacheprovider
