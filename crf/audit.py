@@ -55,6 +55,9 @@ def compute_hash(prev_hash: str, values: dict[str, Any]) -> str:
 
 
 def _lock_chain(key: str) -> AuditChain:
+    existing = AuditChain.objects.select_for_update().filter(key=key).first()
+    if existing is not None:  # the usual case: no savepoint needed
+        return existing
     try:
         with transaction.atomic():
             return AuditChain.objects.select_for_update().get_or_create(
@@ -74,19 +77,19 @@ def append(entries: list[dict[str, Any]]) -> list[AuditEntry]:
         return []
     saved: list[AuditEntry] = []
     heads: dict[str, AuditChain] = {}
+    for values in entries:
+        key = chain_key(values.get("subject_id"))
+        head = heads.get(key) or _lock_chain(key)
+        row = {"chain": key, **values}
+        row["entry_hash"] = compute_hash(head.head_hash, row)
+        row["prev_hash"] = head.head_hash
+        saved.append(AuditEntry(**row))
+        head.head_hash = row["entry_hash"]
+        head.length += 1
+        heads[key] = head
+    # One INSERT for the lot, in order (ids follow the list: verify_chains reads by id).
     with guard.services_writing():
-        for values in entries:
-            key = chain_key(values.get("subject_id"))
-            head = heads.get(key) or _lock_chain(key)
-            row = {"chain": key, **values}
-            row["entry_hash"] = compute_hash(head.head_hash, row)
-            row["prev_hash"] = head.head_hash
-            entry = AuditEntry(**row)
-            entry.save()
-            head.head_hash = entry.entry_hash
-            head.length += 1
-            heads[key] = head
-            saved.append(entry)
+        AuditEntry.objects.bulk_create(saved)
     for head in heads.values():
         head.save(update_fields=["head_hash", "length"])
     return saved

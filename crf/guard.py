@@ -28,6 +28,11 @@ def services_writing() -> Iterator[None]:
         _writing.reset(token)
 
 
+def writing() -> bool:
+    """Whether the caller runs inside ``services_writing()``."""
+    return _writing.get()
+
+
 def check_write_allowed(obj: Any) -> None:
     if not _writing.get():
         raise UnauditedWriteError(

@@ -82,7 +82,10 @@ class AuditedQuerySet(models.QuerySet[Any]):
         raise guard.UnauditedWriteError("bulk_update() is refused on audited CRF data.")
 
     def bulk_create(self, *args: Any, **kwargs: Any) -> list[Any]:
-        raise guard.UnauditedWriteError("bulk_create() is refused on audited CRF data.")
+        """Only crf.services creates rows in bulk (audited in the same transaction)."""
+        if not guard.writing():
+            raise guard.UnauditedWriteError("bulk_create() is refused on audited CRF data.")
+        return super().bulk_create(*args, **kwargs)
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise guard.UnauditedWriteError("Clinical data is never hard-deleted.")

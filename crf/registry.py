@@ -9,7 +9,7 @@ form pages work over this registry, so a new form joins them by registering.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -242,24 +242,82 @@ def log_forms() -> list[FormSpec]:
 
 # provider(subject, visit) -> {name: value}; visit is None for log and subject forms
 FactProvider = Callable[[Any, Any], Mapping[str, Any]]
-_FACT_PROVIDERS: list[FactProvider] = []
+# Providers with the names of the facts each gives (None: names unknown, computed on a miss).
+_FACT_PROVIDERS: list[tuple[FactProvider, frozenset[str] | None]] = []
 
 
-def register_facts(provider: FactProvider) -> FactProvider:
+def register_facts(provider: FactProvider, *, names: Iterable[str] | None = None) -> FactProvider:
     """Register ``provider(subject, visit) -> {name: value}`` (e.g. ICDAT, PLDAY1) for checks.
 
-    Higher apps register here so the CRF layer never imports them.
+    ``names`` are the facts it gives: a fact is then computed only when a check or a
+    derivation reads it (``Facts``). Higher apps register here so the CRF layer never
+    imports them.
     """
-    if provider not in _FACT_PROVIDERS:
-        _FACT_PROVIDERS.append(provider)
+    if all(existing is not provider for existing, _names in _FACT_PROVIDERS):
+        _FACT_PROVIDERS.append((provider, frozenset(names) if names is not None else None))
     return provider
 
 
-def subject_facts(subject: Any, visit: Any = None) -> dict[str, Any]:
-    facts: dict[str, Any] = {}
-    for provider in _FACT_PROVIDERS:
-        facts.update(provider(subject, visit))
-    return facts
+class Facts(Mapping[str, Any]):
+    """A subject's facts for one save, computed on first read and kept for the request.
+
+    Each provider runs at most once, the first time one of its names is read; a save whose
+    checks read only the visit window costs no query for the consent, the labs or the
+    death form. ``given`` values (a caller's own) are read first. Iterating computes every
+    provider (use ``get`` in checks).
+    """
+
+    def __init__(
+        self, subject: Any, visit: Any = None, given: Mapping[str, Any] | None = None
+    ) -> None:
+        self.subject, self.visit = subject, visit
+        self._values: dict[str, Any] = dict(given or {})
+        self._done: set[int] = set()
+
+    def _run(self, index: int) -> None:
+        if index in self._done:
+            return
+        self._done.add(index)
+        provider, _names = _FACT_PROVIDERS[index]
+        for name, value in provider(self.subject, self.visit).items():
+            self._values.setdefault(name, value)
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._values:
+            return self._values[name]
+        for index, (_provider, names) in enumerate(_FACT_PROVIDERS):
+            if names is not None and name in names:
+                self._run(index)
+                if name in self._values:
+                    return self._values[name]
+        for index, (_provider, names) in enumerate(_FACT_PROVIDERS):
+            if names is None:
+                self._run(index)
+                if name in self._values:
+                    return self._values[name]
+        raise KeyError(name)
+
+    def _everything(self) -> dict[str, Any]:
+        for index in range(len(_FACT_PROVIDERS)):
+            self._run(index)
+        return self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._everything())
+
+    def __len__(self) -> int:
+        return len(self._everything())
+
+    def with_values(self, **values: Any) -> Facts:
+        """The same facts with some values given (e.g. the labs a caller just saved)."""
+        facts = Facts(self.subject, self.visit)
+        facts._values, facts._done = {**self._values, **values}, set(self._done)
+        return facts
+
+
+def subject_facts(subject: Any, visit: Any = None) -> Facts:
+    """The facts of ``subject`` (and ``visit``), each computed when first read."""
+    return Facts(subject, visit)
 
 
 # --- Hooks run after a study data file import created or changed a subject --------------

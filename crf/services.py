@@ -409,6 +409,10 @@ def _save_groups(
         key_field = group.variable(group.key).field_name
         existing = {str(getattr(row, key_field)): row for row in old_groups[group.name]}
         seen: set[str] = set()
+        written: list[
+            tuple[str, RepeatingRow, bool, list[Variable], dict[str, Any], dict[str, Any]]
+        ]
+        written = []
         for incoming in groups[group.name]:
             key = str(incoming.get(key_field))
             if key in seen:
@@ -441,8 +445,16 @@ def _save_groups(
                 continue
             for variable in group.variables:
                 setattr(row, variable.field_name, _field_value(variable, new[variable.name]))
-            with guard.services_writing():
-                row.save()
+            written.append((key, row, creating, changed, old, new))
+        # New rows in one INSERT per group (their ids come back for the audit entries).
+        with guard.services_writing():
+            created = [row for _key, row, creating, *_rest in written if creating]
+            if created:
+                group.model.objects.bulk_create(created)
+            for _key, row, creating, *_rest in written:
+                if not creating:
+                    row.save()
+        for key, row, creating, changed, old, new in written:
             for variable in changed:
                 entries.append(
                     _audit_row(

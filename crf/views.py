@@ -197,8 +197,11 @@ def _form_page(
     needs_reason = instance is not None and instance.was_completed
     form_class = form_class_for(spec)
     # A new form may start with rows carried forward (e.g. the baseline's target lesions).
+    # (Not on a POST: the rows posted are the rows; reading the baseline would be wasted.)
     initial_rows = (
-        spec.group_initial(subject, visit) if spec.group_initial and instance is None else {}
+        spec.group_initial(subject, visit)
+        if spec.group_initial and instance is None and request.method != "POST"
+        else {}
     )
     formset_classes = {
         g.name: formset_class_for(g, extra=len(initial_rows.get(g.name, [])) + 1)

@@ -20,8 +20,8 @@ class EnrollmentConfig(AppConfig):
 
     def ready(self) -> None:
         from crf import registry
+        from enrollment import selectors
         from enrollment.forms import register_forms
-        from enrollment.selectors import screening_facts
         from enrollment.services import complete_imported_enrolment, enforce_enrolment_cap
         from enrollment.views import subject_actions
         from study import navigation
@@ -45,7 +45,8 @@ class EnrollmentConfig(AppConfig):
         post_migrate.connect(_seed_reference_data, sender=self, dispatch_uid="edc_reference_data")
         register_forms()
         registry.register_subject_actions(subject_actions)
-        registry.register_facts(screening_facts)
+        for provider, names in selectors.FACT_PROVIDERS:
+            registry.register_facts(provider, names=names)
         registry.register_after_import(complete_imported_enrolment)
         # crf-spec ENR "enrolment cap not reached", on every path that writes an ENR.
         registry.register_after_save(["ENR"], enforce_enrolment_cap)

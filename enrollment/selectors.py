@@ -37,14 +37,44 @@ def _active(model: Any, subject: Subject) -> Any:
     return model.objects.filter(subject=subject, is_deleted=False).first()
 
 
-def screening_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
-    """What the screening forms' checks need from the subject's other forms."""
+def consent_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
     consent = _active(InformedConsent, subject)
-    demographics = _active(Demographics, subject)
-    eligibility = _active(Eligibility, subject)
-    history = _active(History, subject)
-    enrolment = _active(Enrolment, subject)
+    return {
+        "ICDAT": consent.consent_date if consent else None,
+        "IC_COMPLETE": bool(consent and consent.status == FormStatus.COMPLETE),
+    }
+
+
+def consent_version_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
+    return {"CONSENT_VERSIONS": approved_consent_versions(subject.site_id)}
+
+
+def demographics_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
+    birth = (
+        Demographics.objects.filter(subject=subject, is_deleted=False)
+        .values_list("birth_date", flat=True)
+        .first()
+    )
+    return {"BRTHDAT": birth}
+
+
+def criteria_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
     criteria = criteria_in_force()
+    return {"IE_CODES": [c.code for c in criteria], "IE_KINDS": {c.code: c.kind for c in criteria}}
+
+
+def history_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
+    last_dose = (
+        History.objects.filter(subject=subject, is_deleted=False)
+        .values_list("lenvatinib_last_dose", flat=True)
+        .first()
+    )
+    return {"LENENDAT": last_dose}
+
+
+def eligibility_and_enrolment_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
+    eligibility = _active(Eligibility, subject)
+    enrolment = _active(Enrolment, subject)
     study_dates = [
         (name, value)
         for name, value in (
@@ -55,23 +85,35 @@ def screening_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
         if value is not None
     ]
     return {
-        "ICDAT": consent.consent_date if consent else None,
-        "IC_COMPLETE": bool(consent and consent.status == FormStatus.COMPLETE),
-        "CONSENT_VERSIONS": approved_consent_versions(subject.site_id),
-        "BRTHDAT": demographics.birth_date if demographics else None,
         "IEDAT": eligibility.confirmed_on if eligibility else None,
         "IEYN": (
             eligibility.all_met
             if eligibility and eligibility.status == FormStatus.COMPLETE
             else None
         ),
-        "IE_CODES": [c.code for c in criteria],
-        "IE_KINDS": {c.code: c.kind for c in criteria},
-        "LENENDAT": history.lenvatinib_last_dose if history else None,
         "ENRDAT": enrolment.enrolled_on if enrolment else None,
         "PLDAY1": enrolment.planned_day1 if enrolment else None,
         "STUDY_DATES": study_dates,
     }
+
+
+# Each provider with the facts it gives: a save computes only those its checks read.
+FACT_PROVIDERS: list[tuple[Any, tuple[str, ...]]] = [
+    (consent_facts, ("ICDAT", "IC_COMPLETE")),
+    (consent_version_facts, ("CONSENT_VERSIONS",)),
+    (demographics_facts, ("BRTHDAT",)),
+    (criteria_facts, ("IE_CODES", "IE_KINDS")),
+    (history_facts, ("LENENDAT",)),
+    (eligibility_and_enrolment_facts, ("IEDAT", "IEYN", "ENRDAT", "PLDAY1", "STUDY_DATES")),
+]
+
+
+def screening_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
+    """Every fact the screening forms' checks read, at once."""
+    facts: dict[str, Any] = {}
+    for provider, _names in FACT_PROVIDERS:
+        facts.update(provider(subject, visit))
+    return facts
 
 
 def enrolled_count() -> int:

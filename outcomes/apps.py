@@ -13,7 +13,8 @@ class OutcomesConfig(AppConfig):
         from visits.services import register_course_provider
 
         register_forms()
-        registry.register_facts(selectors.outcome_facts)
+        for provider, names in selectors.FACT_PROVIDERS:
+            registry.register_facts(provider, names=names)
         register_course_provider(selectors.course_dates)
         registry.register_after_save(["EOT", "DD", "DS"], services.after_outcome_saved)
         registry.register_after_save(["DD"], services.recheck_after_death)

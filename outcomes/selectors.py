@@ -76,30 +76,60 @@ def last_exposure_date(subject: Subject) -> dt.date | None:
     )
 
 
-def outcome_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
-    """Facts of the outcomes checks and of the AE checks (LASTDOSE for TEAE, DTHDAT)."""
+def end_of_treatment_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
+    eot = _active(EndOfTreatment, subject)
+    return {
+        "LASTDOSE": eot.last_dose_on if eot else None,
+        "EOTDAT": eot.decided_on if eot else None,
+    }
+
+
+def last_exposure_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
+    return {"LAST_EXENDAT": last_exposure_date(subject)}
+
+
+def death_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
+    death = _active(Death, subject)
+    return {
+        "DTHDAT": death.died_on if death else None,
+        "HAS_DD": death is not None and death.died_on is not None,
+    }
+
+
+def open_ae_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
     from adverse_events.models import AdverseEvent
 
-    eot = _active(EndOfTreatment, subject)
-    death = _active(Death, subject)
     open_aes = (
         AdverseEvent.objects.filter(subject=subject, is_deleted=False, ongoing="Y")
         .exclude(outcome="FATAL")
         .count()
     )
-    return {
-        "LASTDOSE": eot.last_dose_on if eot else None,
-        "EOTDAT": eot.decided_on if eot else None,
-        "LAST_EXENDAT": last_exposure_date(subject),
-        "DTHDAT": death.died_on if death else None,
-        "HAS_DD": death is not None and death.died_on is not None,
-        "OPEN_NONFATAL_AES": open_aes,
-        # Read only by the DD checks: a callable, so other forms' saves do not pay for it.
-        # (the survival contact and end of study that report the death may come later)
-        "LATEST_OTHER_DATE": lambda: latest_dates([subject.pk], exclude=("DD", "SV", "DS")).get(
-            subject.pk
-        ),
-    }
+    return {"OPEN_NONFATAL_AES": open_aes}
+
+
+def latest_other_date_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
+    # The death date is on or after every other date but those of the survival contact and
+    # the end of study that report the death (they may come later).
+    latest = latest_dates([subject.pk], exclude=("DD", "SV", "DS")).get(subject.pk)
+    return {"LATEST_OTHER_DATE": latest}
+
+
+# Each provider with the facts it gives: a save computes only those its checks read.
+FACT_PROVIDERS: list[tuple[Any, tuple[str, ...]]] = [
+    (end_of_treatment_facts, ("LASTDOSE", "EOTDAT")),
+    (last_exposure_facts, ("LAST_EXENDAT",)),
+    (death_facts, ("DTHDAT", "HAS_DD")),
+    (open_ae_facts, ("OPEN_NONFATAL_AES",)),
+    (latest_other_date_facts, ("LATEST_OTHER_DATE",)),
+]
+
+
+def outcome_facts(subject: Subject, visit: Any = None) -> dict[str, Any]:
+    """Every fact of the outcomes checks and of the AE checks at once."""
+    facts: dict[str, Any] = {}
+    for provider, _names in FACT_PROVIDERS:
+        facts.update(provider(subject, visit))
+    return facts
 
 
 def course_dates(subject: Subject) -> dict[str, Any]:

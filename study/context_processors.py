@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from study import navigation, protocol
-from study.scoping import membership_of, sites_for_user
+from study.scoping import membership_of, membership_sites
 
 
 def study_shell(request: HttpRequest) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def study_shell(request: HttpRequest) -> dict[str, Any]:
             "shell_sites": (
                 _("All sites")
                 if membership is not None and membership.is_study_wide
-                else ", ".join(s.number for s in sites_for_user(user))
+                else ", ".join(s.number for s in membership_sites(user))
             ),
             "shell_nav": nav,
         }

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
-from study.scoping import membership_of
+from study.scoping import membership_of, membership_sites
 from study.views import render_without_database
 
 LAST_ACTIVITY_KEY = "edc_last_activity"
@@ -61,9 +61,9 @@ class SiteTimezoneMiddleware:
         zone_name = settings.EDC_DEFAULT_SITE_TIME_ZONE
         membership = membership_of(request.user)
         if membership is not None and not membership.is_study_wide:
-            first_site = membership.sites.order_by("number").only("time_zone").first()
-            if first_site is not None:
-                zone_name = first_site.time_zone
+            sites = membership_sites(request.user)
+            if sites:
+                zone_name = sites[0].time_zone
         try:
             timezone.activate(zoneinfo.ZoneInfo(zone_name))
         except zoneinfo.ZoneInfoNotFoundError:

@@ -8,8 +8,9 @@ protocol.md: a person only ever sees subjects of the sites they belong to
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -26,15 +27,58 @@ if TYPE_CHECKING:
 View = Callable[..., HttpResponseBase]
 
 
+@dataclass(frozen=True)
+class SiteRef:
+    """One of a person's sites as every request needs it (scoping, time zone, the shell)."""
+
+    id: int
+    number: str
+    time_zone: str
+
+
+def _load_membership(user: AbstractBaseUser | AnonymousUser) -> None:
+    """The membership and its sites in one query, kept on the user for the request."""
+    rows = list(
+        Membership.objects.filter(user_id=cast(int, user.pk))
+        .order_by("sites__number")
+        .values_list(
+            "id",
+            "role",
+            "is_principal_investigator",
+            "sites__id",
+            "sites__number",
+            "sites__time_zone",
+        )
+    )
+    membership = None
+    if rows:
+        pk, role, pi = rows[0][:3]
+        membership = Membership.from_db(
+            "default",
+            ["id", "user_id", "role", "is_principal_investigator"],
+            [pk, user.pk, role, pi],
+        )
+    user._edc_membership = membership  # type: ignore[union-attr]
+    user._edc_sites = [  # type: ignore[union-attr]
+        SiteRef(site_id, number, zone) for *_m, site_id, number, zone in rows if site_id is not None
+    ]
+
+
 def membership_of(user: AbstractBaseUser | AnonymousUser) -> Membership | None:
     if not user.is_authenticated:
         return None
-    if hasattr(user, "_edc_membership"):
-        cached: Membership | None = user._edc_membership
-        return cached
-    membership = Membership.objects.filter(user_id=user.pk).first()
-    user._edc_membership = membership  # type: ignore[union-attr,attr-defined]
-    return membership
+    if not hasattr(user, "_edc_membership"):
+        _load_membership(user)
+    cached: Membership | None = user._edc_membership  # type: ignore[union-attr,attr-defined]
+    return cached
+
+
+def membership_sites(user: AbstractBaseUser | AnonymousUser) -> list[SiteRef]:
+    """The sites named on the person's membership (ordered by number), without a query
+    once the membership is loaded."""
+    if membership_of(user) is None:
+        return []
+    return list(user._edc_sites)  # type: ignore[union-attr]
 
 
 def site_ids_for_user(user: AbstractBaseUser | AnonymousUser) -> list[int] | None:
@@ -44,11 +88,7 @@ def site_ids_for_user(user: AbstractBaseUser | AnonymousUser) -> list[int] | Non
         return []
     if membership.role in STUDY_WIDE_ROLES:
         return None
-    cached = getattr(user, "_edc_site_ids", None)
-    if cached is None:
-        cached = list(membership.sites.values_list("id", flat=True))
-        user._edc_site_ids = cached  # type: ignore[union-attr]
-    return list(cached)
+    return [site.id for site in membership_sites(user)]
 
 
 def sites_for_user(user: AbstractBaseUser | AnonymousUser) -> Any:

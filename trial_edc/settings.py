@@ -207,6 +207,8 @@ EDC_BASE_URL = env_str("EDC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # --- Authentication -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # The clinical permissions from the person's role, without a query (study/backends.py).
+    "study.backends.RolePermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [

@@ -30,7 +30,8 @@ class VisitsConfig(AppConfig):
 
         registry.register_subject_actions(subject_actions)
         register_forms()
-        registry.register_facts(selectors.visit_facts)
+        for provider, names in selectors.FACT_PROVIDERS:
+            registry.register_facts(provider, names=names)
         registry.register_after_save(["ENR", "EX", "TA"], services.after_enrolment_or_exposure)
         registry.register_after_save(list(services.HELD_ON_FIELDS), services.record_held_on)
         registry.register_after_save(

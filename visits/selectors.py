@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -37,49 +38,97 @@ def screening_date(subject: Subject) -> dt.date | None:
     return log.screening_date if log else None
 
 
-def visit_facts(subject: Subject, visit: Visit | None) -> dict[str, Any]:
-    """Facts of the visit forms' checks: window, previous weight and dose, this visit's labs."""
-    facts: dict[str, Any] = {"DAY1": actual_day1(subject)}
+def day1_facts(subject: Subject, visit: Visit | None = None) -> dict[str, Any]:
+    return {"DAY1": actual_day1(subject)}
+
+
+def window_facts(subject: Subject, visit: Visit | None = None) -> dict[str, Any]:
     if visit is None:
-        return facts
-    facts["VISIT_WINDOW"] = (visit.window_start, visit.window_end) if visit.window_start else None
-    earlier = (
-        Visit.objects.filter(subject=subject, planned_date__lt=visit.planned_date)
-        if visit.planned_date
-        else Visit.objects.none()
-    )
+        return {}
+    window = (visit.window_start, visit.window_end) if visit.window_start else None
+    return {"VISIT_WINDOW": window}
+
+
+def previous_weight_facts(subject: Subject, visit: Visit | None = None) -> dict[str, Any]:
+    """The weight of the latest earlier visit (VS: a change over 10 % is queried)."""
+    if visit is None:
+        return {}
+    if visit.planned_date is None:
+        return {"PREV_WEIGHT": None}
     previous_vs = (
-        VitalSigns.objects.filter(subject=subject, is_deleted=False, visit__in=earlier)
+        VitalSigns.objects.filter(
+            subject=subject, is_deleted=False, visit__planned_date__lt=visit.planned_date
+        )
         .exclude(weight_kg=None)
         .order_by("-assessed_on", "-id")
+        .values_list("weight_kg", flat=True)
         .first()
     )
-    facts["PREV_WEIGHT"] = previous_vs.weight_kg if previous_vs else None
-    if visit.kind == VisitKind.CYCLE:
-        previous_ex = (
-            Exposure.objects.filter(
-                subject=subject,
-                is_deleted=False,
-                visit__kind=VisitKind.CYCLE,
-                visit__number__lt=visit.number,
-            )
-            .exclude(dose_mg="")
-            .order_by("-visit__number")
-            .first()
+    return {"PREV_WEIGHT": previous_vs}
+
+
+def previous_dose_facts(subject: Subject, visit: Visit | None = None) -> dict[str, Any]:
+    """The dose of the latest earlier cycle (EX: a dose never goes back up)."""
+    if visit is None or visit.kind != VisitKind.CYCLE:
+        return {}
+    previous = (
+        Exposure.objects.filter(
+            subject=subject,
+            is_deleted=False,
+            visit__kind=VisitKind.CYCLE,
+            visit__number__lt=visit.number,
         )
-        facts["PREV_DOSE"] = previous_ex.dose_mg if previous_ex else None
-    if visit.kind in (VisitKind.SCREENING, VisitKind.TUMOUR_ASSESSMENT, VisitKind.UNSCHEDULED):
-        facts.update(tumour_facts(subject, visit))
-    if visit.kind == VisitKind.SCREENING:
-        facts.update(baseline_facts(subject, visit))
-    labs = Laboratory.objects.filter(subject=subject, visit=visit, is_deleted=False).first()
-    facts.update(
-        {
-            "LB_TBIL": labs.tbil if labs else None,
-            "LB_ALB": labs.alb if labs else None,
-            "LB_INR": labs.inr if labs else None,
-        }
+        .exclude(dose_mg="")
+        .order_by("-visit__number")
+        .values_list("dose_mg", flat=True)
+        .first()
     )
+    return {"PREV_DOSE": previous}
+
+
+def tumour_visit_facts(subject: Subject, visit: Visit | None = None) -> dict[str, Any]:
+    kinds = (VisitKind.SCREENING, VisitKind.TUMOUR_ASSESSMENT, VisitKind.UNSCHEDULED)
+    if visit is None or visit.kind not in kinds:
+        return {}
+    return tumour_facts(subject, visit)
+
+
+def baseline_visit_facts(subject: Subject, visit: Visit | None = None) -> dict[str, Any]:
+    if visit is None or visit.kind != VisitKind.SCREENING:
+        return {}
+    return baseline_facts(subject, visit)
+
+
+def visit_lab_facts(subject: Subject, visit: Visit | None = None) -> dict[str, Any]:
+    """This visit's bilirubin, albumin and INR (CP: Child-Pugh and ALBI)."""
+    if visit is None:
+        return {}
+    labs = Laboratory.objects.filter(subject=subject, visit=visit, is_deleted=False).first()
+    return {
+        "LB_TBIL": labs.tbil if labs else None,
+        "LB_ALB": labs.alb if labs else None,
+        "LB_INR": labs.inr if labs else None,
+    }
+
+
+# Each provider with the facts it gives: a save computes only those its checks read.
+FACT_PROVIDERS: list[tuple[Any, tuple[str, ...]]] = [
+    (day1_facts, ("DAY1",)),
+    (window_facts, ("VISIT_WINDOW",)),
+    (previous_weight_facts, ("PREV_WEIGHT",)),
+    (previous_dose_facts, ("PREV_DOSE",)),
+    (tumour_visit_facts, ("TA_IS_BASELINE", "TA_BASELINE", "TA_PREVIOUS")),
+    (baseline_visit_facts, ("SCR_ECOG", "SCR_CPSCORE", "SCR_LABS", "SCR_TARGETS")),
+    (visit_lab_facts, ("LB_TBIL", "LB_ALB", "LB_INR")),
+]
+
+
+def visit_facts(subject: Subject, visit: Visit | None) -> dict[str, Any]:
+    """Every fact of the visit forms' checks at once: window, previous weight and dose,
+    the tumour assessments, this visit's labs (the demo builders pass them along)."""
+    facts: dict[str, Any] = {}
+    for provider, _names in FACT_PROVIDERS:
+        facts.update(provider(subject, visit))
     return facts
 
 
@@ -123,28 +172,46 @@ def tell_visit_status(
     return code, str(VISIT_STATUS_LABELS.get(code, code))
 
 
-def ta_data(form: TumourAssessment) -> dict[str, Any]:
-    """A saved TA as variables (TADAT … and the TL, NTL, NL groups)."""
+def ta_data(
+    form: TumourAssessment, rows: Mapping[str, Sequence[Any]] | None = None
+) -> dict[str, Any]:
+    """A saved TA as variables (TADAT … and the TL, NTL, NL groups); ``rows``: its group
+    rows when the caller has read them already (by group name)."""
     from crf import registry
 
     spec = registry.get("TA")
     data: dict[str, Any] = {v.name: getattr(form, v.field_name) for v in spec.variables}
     for group in spec.groups:
-        rows = group.model.objects.filter(is_deleted=False, **{"form": form}).order_by("id")
+        group_rows: Sequence[Any]
+        if rows is not None:
+            group_rows = rows.get(group.name, ())
+        else:
+            group_rows = list(
+                group.model.objects.filter(is_deleted=False, **{"form": form}).order_by("id")
+            )
         data[group.name] = [
-            {v.name: getattr(row, v.field_name) for v in group.variables} for row in rows
+            {v.name: getattr(row, v.field_name) for v in group.variables} for row in group_rows
         ]
     return data
 
 
 def tumour_assessments(subject: Subject) -> list[tuple[TumourAssessment, dict[str, Any]]]:
-    """Every TA of the subject with its data, by scan date (baseline first)."""
-    forms = (
+    """Every TA of the subject with its data, by scan date (baseline first).
+
+    One query for the assessments and one per lesion group, whatever their number."""
+    from crf import registry
+
+    forms = list(
         TumourAssessment.objects.filter(subject=subject, is_deleted=False)
         .select_related("visit")
         .order_by("scanned_on", "id")
     )
-    return [(form, ta_data(form)) for form in forms]
+    by_form: dict[int, dict[str, list[Any]]] = {form.pk: {} for form in forms}
+    for group in registry.get("TA").groups:
+        lesions = group.model.objects.filter(is_deleted=False, **{"form_id__in": list(by_form)})
+        for row in lesions.order_by("id"):
+            by_form[row.form_id].setdefault(group.name, []).append(row)  # type: ignore[attr-defined]
+    return [(form, ta_data(form, by_form[form.pk])) for form in forms]
 
 
 def split_assessments(

@@ -158,9 +158,9 @@ def record_held_on(instance: CaseReportForm, actor: Any) -> None:
     if instance.visit_id is None:
         return
     visit = Visit.objects.select_for_update().get(pk=instance.visit_id)
-    dates = []
     from crf import registry
 
+    queries = []
     for code, field in HELD_ON_FIELDS.items():
         try:
             spec = registry.get(code)
@@ -168,14 +168,14 @@ def record_held_on(instance: CaseReportForm, actor: Any) -> None:
             continue
         if visit.kind not in spec.visit_kinds:
             continue
-        value = (
+        queries.append(
             spec.model.objects.filter(visit=visit, is_deleted=False)
             .exclude(**{field: None})
+            .order_by()
             .values_list(field, flat=True)
-            .first()
         )
-        if value is not None:
-            dates.append(value)
+    # One query for the visit's forms' dates (a UNION), whatever the number of forms.
+    dates = list(queries[0].union(*queries[1:], all=True)) if queries else []
     held_on = min(dates) if dates else None
     if visit.held_on != held_on:
         visit.held_on = held_on
