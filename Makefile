@@ -41,5 +41,15 @@ messages: $(STAMP)
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=tests
 	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
 
-bench: $(STAMP)
-	$(BIN)/python -m pytest benchmarks -q -s -p no:cacheprovider
+# The app under gunicorn against a bare-Django baseline in the same run (benchmarks/run.py):
+# prints the table and writes bench/results/. BENCH_QUICK=1: one short round on PostgreSQL
+# (~3 min); BENCH_ARGS="--subjects 200" and the like. Never part of `make test`.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): benchmarks/requirements.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+	@# the outcomes' rules, statistics and figures at 2,000 subjects in memory (seconds)
+	@if [ -z "$(BENCH_QUICK)" ]; then $(BIN)/python -m pytest benchmarks -q -s -p no:cacheprovider; fi

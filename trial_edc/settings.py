@@ -79,6 +79,13 @@ INSTALLED_APPS = [
     "adverse_events",
     "outcomes",
 ]
+# `make bench` only (benchmarks/run.py): a bare-Django app measured beside ours in the same
+# run, behind the same middleware, login and CSRF. An environment switch, not a settings
+# module of its own, so the bench runs exactly these settings; off, production and the
+# tests never install it (nor its table, nor its URLs: trial_edc/urls.py).
+EDC_BENCH_BASELINE = env_bool("EDC_BENCH_BASELINE", False)
+if EDC_BENCH_BASELINE:
+    INSTALLED_APPS.append("benchmarks.baseline")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

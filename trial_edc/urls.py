@@ -23,6 +23,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("study.urls")),
 ]
 
+if settings.EDC_BENCH_BASELINE:  # `make bench` only: the bare-Django baseline (benchmarks/)
+    urlpatterns.append(path("bench-baseline/", include("benchmarks.baseline.urls")))
+
 if settings.DEBUG:  # pragma: no cover - development convenience only
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 
