@@ -1,65 +1,34 @@
-"""The study data file (crf-spec "The study data file"): one JSON document, export and import.
+"""The import of a study data file: all or nothing, every hard edit check, audited.
 
-Both directions work over the form registry, so a form registered later joins
-without new code here. Values are written in crf-spec terms: dates as
-``YYYY-MM-DD``, decimals exactly as numbers, ``codes`` as lists, repeating groups
-as lists of objects inside ``data``, derived variables written (and ignored on
-import, which recomputes them through ``save_form``).
-
-Import rules (decided here, shown in the preview):
-
-* All or nothing: everything runs inside one transaction, every hard edit check
-  runs (``crf.services.save_form``), and any error rolls the whole file back.
-* Status: a form is imported *complete* when every required variable (after
-  derivation, e.g. IEYN) has a value, else *in progress*; the file carries no
-  status, so this keeps export → import → export stable.
-* A subject is matched by its screening number. A form that exists is matched by
-  visit (once-per-subject forms: by subject; log forms: the n-th record of the
-  file is the n-th record in the database). A variable left out of a form's
-  ``data`` is empty. An existing form whose values differ is changed, with the
-  import's reason; one whose values are the same is left as it is (nothing
-  written, its status kept). Forms and subjects absent from the file are left
-  as they are; nothing is deleted.
-* A screening number of another site, a subject ID that differs from the one in
-  the database or is taken by another subject, are errors.
-* Sites named in the file are created when absent; an existing site keeps its name.
-* Study parameters: a top-level ``"parameters"`` object carries the study-level values
-  of ``study.models.StudyParameters`` that the data depend on; today one,
-  ``"target_enrolment"`` (a whole number ≥ 1: the number of subjects the study may
-  enrol, crf-spec ENR "enrolment cap not reached"), e.g.
-  ``"parameters": {"target_enrolment": 30}``. The export always writes it; the import
-  reads it *before* any subject, so the cap of every ENR in the file is the file's
-  target, and a study whose target was raised round-trips. A changed target is audited
-  like a data manager's change (form code PARAM, variable TARGET_ENROLMENT, source
-  import, the file's SHA-256 and the import's reason). The import may lower the target,
-  never below the number of subjects already enrolled in the database (an error). A
-  file without ``"parameters"`` (or without the value) keeps the database's target.
-* Enrolment cap: every ENR the import saves passes the same check as the enrol page
-  (``enrollment.services.enforce_enrolment_cap``, an ENR after-save hook): a file that
-  enrols more subjects than the target is refused, the first one beyond it listed as
-  ``subject / SCR / ENR / ENRDAT: Enrolment is closed …``, and nothing is written. A
-  subject who died or left the study still counts.
+The rules are those of the package's docstring (crf.datafile).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from crf import audit, registry
 from crf.checks import CheckContext, run_checks
+from crf.datafile.document import (
+    FORMAT,
+    LISTS,
+    MAX_TARGET,
+    PARAMETERS,
+    TARGET_ENROLMENT,
+    is_empty,
+    visit_sort_key,
+)
+from crf.datafile.report import Error, FormChange, ImportReport, Summary
+from crf.datafile.values import Invalid, to_python
 from crf.models import (
     AuditAction,
     AuditEntry,
@@ -76,376 +45,11 @@ from crf.values import audit_text
 from study import protocol
 from study.models import Site, StudyParameters, Subject
 
-FORMAT = "edc-study-data/1"
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SITE = re.compile(r"^\d{2}$")
-_LISTS = ("sites", "subjects", "screening")
-PARAMETERS = "parameters"
-TARGET_ENROLMENT = "target_enrolment"
-# The largest value StudyParameters.target_enrolment holds (PositiveSmallIntegerField).
-_MAX_TARGET = 32767
-
-
-# --- Writing and reading the JSON text ------------------------------------------------------
-
-
-def _decimal_text(value: Decimal) -> str:
-    if not value.is_finite():
-        raise ValueError(f"{value} cannot be written as a JSON number")
-    if value == value.to_integral_value():
-        return str(int(value))
-    return format(value.normalize(), "f")
-
-
-def _encode(value: Any, level: int) -> str:
-    pad, inner = "  " * level, "  " * (level + 1)
-    if isinstance(value, Mapping):
-        if not value:
-            return "{}"
-        items = [
-            f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {_encode(v, level + 1)}"
-            for k, v in value.items()
-        ]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(value, list | tuple):
-        if not value:
-            return "[]"
-        return "[\n" + ",\n".join(inner + _encode(v, level + 1) for v in value) + "\n" + pad + "]"
-    if isinstance(value, Decimal):
-        return _decimal_text(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return json.dumps(value.isoformat())
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
-
-
-def dumps(document: Mapping[str, Any]) -> str:
-    """The document as JSON text: indent 2, UTF-8 characters as they are, decimals exact.
-
-    Keys keep the order the export gives them, so the same data give the same text.
-    """
-    return _encode(document, 0) + "\n"
-
-
-class DataFileError(ValueError):
-    """The text is not a study data file at all (not JSON, not an object)."""
-
-
-def parse(text: str, *, max_depth: int = 32) -> dict[str, Any]:
-    """Read a study data file; decimals are read exactly (``Decimal``).
-
-    A study data file nests about 8 lists and objects (document, subjects, forms, data,
-    lesion rows, codes). Deeper text is refused here, at ``max_depth`` levels, with the
-    same message whether the JSON reader ran out of Python's recursion limit or a
-    readable document is merely deep: either would otherwise fail later as a server error.
-    """
-    too_deep = DataFileError(
-        _(
-            "The file nests lists and objects more than %(limit)d levels deep; "
-            "a study data file has at most %(limit)d."
-        )
-        % {"limit": max_depth}
-    )
-    try:
-        document = json.loads(text, parse_float=Decimal)
-    except RecursionError:
-        raise too_deep from None
-    except json.JSONDecodeError as error:
-        raise DataFileError(
-            _("The file is not valid JSON (line %(line)d, column %(column)d: %(message)s).")
-            % {"line": error.lineno, "column": error.colno, "message": error.msg}
-        ) from None
-    if not isinstance(document, dict):
-        raise DataFileError(_("The file must hold one JSON object."))
-    # Walked with a stack, not recursion, so the check itself cannot run out of stack.
-    pending: list[tuple[Any, int]] = [(document, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if depth > max_depth:
-            raise too_deep
-        children = value.values() if isinstance(value, dict) else value
-        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return document
-
-
-# --- Export ----------------------------------------------------------------------------------
-
-_VISIT_KIND_RANK = {kind.value: rank for rank, kind in enumerate(VisitKind)}
-
-
-def visit_sort_key(code: str) -> tuple[int, int, str]:
-    """Visits in schedule order: SCR, C1D1, C2D1 …, TA1 …, EOT, SFU, SURV1 …, UNS1 …"""
-    try:
-        kind, number = visit_kind_for_code(code)
-    except ValueError:
-        return (len(_VISIT_KIND_RANK), 0, code)
-    return (_VISIT_KIND_RANK[kind], number, code)
-
-
-def _export_value(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return list(value)
-    return value
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value == ()
-
-
-def _data(variables: Sequence[Variable], obj: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for variable in variables:
-        value = getattr(obj, variable.field_name)
-        if not _empty(value):
-            data[variable.name] = _export_value(value)
-    return data
-
-
-def _form_entries(spec: FormSpec, subject_ids: Sequence[int]) -> dict[int, list[tuple[Any, ...]]]:
-    """subject pk -> [(sort key, entry)] of one form, with its repeating rows."""
-    records = list(
-        spec.model.objects.filter(subject_id__in=subject_ids, is_deleted=False)
-        .select_related("visit")
-        .order_by("id")
-    )
-    rows: dict[str, dict[int, list[Any]]] = {}
-    for group in spec.groups:
-        by_form: dict[int, list[Any]] = {}
-        parents = {"form_id__in": [r.pk for r in records]}  # every row model has its "form"
-        for row in group.model.objects.filter(**parents, is_deleted=False).order_by("id"):
-            by_form.setdefault(row.form_id, []).append(row)  # type: ignore[attr-defined]
-        rows[group.name] = by_form
-    found: dict[int, list[tuple[Any, ...]]] = {}
-    for record in records:
-        entry: dict[str, Any] = {"form": spec.code}
-        visit_code = record.visit.code if record.visit is not None else ""
-        if not spec.is_log:
-            entry["visit"] = visit_code
-        data = _data(spec.variables, record)
-        for group in spec.groups:
-            data[group.name] = [
-                _data(group.variables, row) for row in rows[group.name].get(record.pk, [])
-            ]
-        entry["data"] = data
-        key = (spec.order, spec.code, visit_sort_key(visit_code), record.pk)
-        found.setdefault(record.subject_id, []).append((key, entry))
-    return found
-
-
-def export_document(*, user: Any = None) -> dict[str, Any]:
-    """The study's clinical data as a study data file document.
-
-    ``user`` None exports everything; otherwise only the subjects of
-    ``Subject.objects.for_user(user)`` and only the sites the user may see, so
-    the file holds no trace of another site's subjects. Reads only.
-    """
-    from study.scoping import sites_for_user
-
-    subjects_qs = Subject.objects.all() if user is None else Subject.objects.for_user(user)
-    subjects = list(subjects_qs.select_related("site"))
-    sites = Site.objects.all() if user is None else sites_for_user(user)
-    subject_ids = [s.pk for s in subjects]
-    forms: dict[int, list[tuple[Any, ...]]] = {}
-    for spec in registry.all_forms():
-        for subject_pk, entries in _form_entries(spec, subject_ids).items():
-            forms.setdefault(subject_pk, []).extend(entries)
-
-    def subject_forms(subject: Subject) -> list[dict[str, Any]]:
-        return [entry for _key, entry in sorted(forms.get(subject.pk, []), key=lambda e: e[0])]
-
-    enrolled = sorted(
-        (s for s in subjects if s.subject_id),
-        key=lambda s: (s.site.number, s.subject_id or ""),
-    )
-    screened = sorted(
-        (s for s in subjects if not s.subject_id),
-        key=lambda s: (s.site.number, s.screening_id),
-    )
-    return {
-        "format": FORMAT,
-        "study": protocol.STUDY_CODE,
-        "created": timezone.now().astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        PARAMETERS: {TARGET_ENROLMENT: StudyParameters.objects.current().target_enrolment},
-        "sites": [{"site": s.number, "name": s.name} for s in sites.order_by("number")],
-        "subjects": [
-            {
-                "site": s.site.number,
-                "subject_id": s.subject_id,
-                "screening_id": s.screening_id,
-                "forms": subject_forms(s),
-            }
-            for s in enrolled
-        ],
-        "screening": [
-            {"site": s.site.number, "screening_id": s.screening_id, "forms": subject_forms(s)}
-            for s in screened
-        ],
-    }
-
-
-# --- Import: the report ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Error:
-    """One error of a file, located as crf-spec asks: subject / visit / form / variable."""
-
-    subject: str
-    visit: str
-    form: str
-    variable: str
-    message: str
-
-    def __str__(self) -> str:
-        where = " / ".join(part or "-" for part in (self.subject, self.visit, self.form))
-        return f"{where} / {self.variable or '-'}: {self.message}"
-
-
-@dataclass(frozen=True)
-class FormChange:
-    """An existing form the import changes, and the variables (or groups) that change."""
-
-    subject: str
-    visit: str
-    form: str
-    variables: tuple[str, ...]
-
-
-@dataclass
-class Summary:
-    sites_created: int = 0
-    subjects_created: int = 0
-    subjects_changed: int = 0
-    forms_created: int = 0
-    forms_changed: int = 0
-    forms_unchanged: int = 0
-    values_changed: int = 0
-
-
-@dataclass
-class ImportReport:
-    file_sha256: str
-    dry_run: bool
-    errors: list[Error] = field(default_factory=list)
-    summary: Summary = field(default_factory=Summary)
-    changed_forms: list[FormChange] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def imported(self) -> bool:
-        """The file's data are in the database (not a preview, no errors)."""
-        return self.ok and not self.dry_run
 
 
 class _Rollback(Exception):
     """Raised inside the import's transaction to undo it (errors, or a dry run)."""
-
-
-# --- Import: converting JSON values to model values -----------------------------------------
-
-
-class _Invalid(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def _codes_of(spec: FormSpec, variable: Variable) -> set[str] | None:
-    """The codes a ``codes`` list may hold: from the model field, else the web form's field."""
-    if variable.field.choices:
-        return {str(code) for code, _label in variable.field.flatchoices}
-    form_class = spec.form_class
-    form_field = form_class.base_fields.get(variable.field_name) if form_class else None
-    choices = getattr(form_field, "choices", None)
-    if choices:
-        return {str(code) for code, _label in choices}
-    return None
-
-
-def _run_validators(model_field: models.Field[Any, Any], value: Any) -> None:
-    """The field's own limits (digits, decimal places, length), which the database enforces."""
-    try:
-        model_field.run_validators(value)
-    except ValidationError as error:
-        raise _Invalid(" ".join(error.messages)) from None
-
-
-def _to_python(spec: FormSpec, variable: Variable, raw: Any) -> Any:
-    """A JSON value as the model field holds it; ``_Invalid`` with a message otherwise."""
-    model_field, name = variable.field, {"var": variable.name}
-    if _empty(raw):
-        return None
-    if isinstance(model_field, models.DateTimeField):
-        moment = parse_datetime(raw) if isinstance(raw, str) else None
-        if moment is None or timezone.is_naive(moment):
-            raise _Invalid(
-                _("%(var)s must be a date and time as YYYY-MM-DDTHH:MM:SS with a UTC offset.")
-                % name
-            )
-        return moment
-    if isinstance(model_field, models.DateField):
-        if not isinstance(raw, str) or not _DATE.match(raw):
-            raise _Invalid(_("%(var)s must be a date as YYYY-MM-DD.") % name)
-        try:
-            return dt.date.fromisoformat(raw)
-        except ValueError:
-            raise _Invalid(
-                _("%(var)s must be a real date; %(value)s is not.") % {**name, "value": raw}
-            ) from None
-    if isinstance(model_field, models.DecimalField):
-        if isinstance(raw, bool) or not isinstance(raw, int | Decimal | float):
-            raise _Invalid(_("%(var)s must be a number.") % name)
-        value = Decimal(str(raw)) if isinstance(raw, float) else Decimal(raw)
-        _run_validators(model_field, value)
-        # As the database gives it back (168 -> 168.0), so unchanged values compare equal.
-        return value.quantize(Decimal(1).scaleb(-(model_field.decimal_places or 0)))
-    if isinstance(model_field, models.IntegerField):
-        whole = isinstance(raw, Decimal) and raw == raw.to_integral_value()
-        if isinstance(raw, bool) or not (isinstance(raw, int) or whole):
-            raise _Invalid(_("%(var)s must be a whole number.") % name)
-        number = int(raw)
-        _run_validators(model_field, number)
-        return number
-    if isinstance(model_field, models.BooleanField):
-        if not isinstance(raw, bool):
-            raise _Invalid(_("%(var)s must be true or false.") % name)
-        return raw
-    if isinstance(model_field, models.JSONField):
-        if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
-            raise _Invalid(_("%(var)s must be a list of codes.") % name)
-        codes = _codes_of(spec, variable)
-        unknown = [c for c in raw if codes is not None and c not in codes]
-        if unknown:
-            raise _Invalid(
-                _("%(var)s has unknown codes %(codes)s (expected some of: %(known)s).")
-                % {**name, "codes": ", ".join(unknown), "known": ", ".join(sorted(codes or ()))}
-            )
-        return list(raw)
-    if isinstance(model_field, models.CharField | models.TextField):
-        if not isinstance(raw, str):
-            raise _Invalid(_("%(var)s must be text (a JSON string).") % name)
-        if model_field.choices:
-            known = [str(code) for code, _label in model_field.flatchoices]
-            if raw not in known:
-                raise _Invalid(
-                    _("%(var)s has the unknown code %(code)s (expected one of: %(known)s).")
-                    % {**name, "code": raw, "known": ", ".join(known)}
-                )
-        _run_validators(model_field, raw)
-        return raw
-    raise _Invalid(
-        _("%(var)s: values of this type (%(type)s) cannot be imported.")
-        % {**name, "type": model_field.get_internal_type()}
-    )
-
-
-# --- Import: the work ------------------------------------------------------------------------
 
 
 @dataclass
@@ -507,9 +111,9 @@ class _Importer:
                 % {"file": document.get("study"), "study": protocol.STUDY_CODE},
                 var="study",
             )
-        for key in sorted(set(document) - {"format", "study", "created", PARAMETERS, *_LISTS}):
+        for key in sorted(set(document) - {"format", "study", "created", PARAMETERS, *LISTS}):
             self.fail(_("Unknown key of the file."), var=key)
-        lists = {key: document.get(key, []) for key in _LISTS}
+        lists = {key: document.get(key, []) for key in LISTS}
         for key, value in lists.items():
             if not isinstance(value, list):
                 self.fail(_("This must be a list."), var=key)
@@ -538,9 +142,9 @@ class _Importer:
         if isinstance(target, bool) or not isinstance(target, int) or target < 1:
             self.fail(_("The target enrolment must be a whole number of at least 1."), var=where)
             return
-        if target > _MAX_TARGET:
+        if target > MAX_TARGET:
             self.fail(
-                _("The target enrolment must be at most %(max)d.") % {"max": _MAX_TARGET},
+                _("The target enrolment must be at most %(max)d.") % {"max": MAX_TARGET},
                 var=where,
             )
             return
@@ -811,8 +415,8 @@ class _Importer:
             if variable.derived:
                 continue
             try:
-                values[variable.field_name] = _to_python(spec, variable, data.get(variable.name))
-            except _Invalid as invalid:
+                values[variable.field_name] = to_python(spec, variable, data.get(variable.name))
+            except Invalid as invalid:
                 # Left empty so the form's checks still run and report their own errors;
                 # the import is refused anyway.
                 values[variable.field_name] = None
@@ -831,10 +435,10 @@ class _Importer:
         rows = []
         for row in raw:
             key = row.get(group.key)
-            prefix = f"{group.name}[{key}]." if not _empty(key) else f"{group.name}."
+            prefix = f"{group.name}[{key}]." if not is_empty(key) else f"{group.name}."
             for name in sorted(set(row) - known):
                 self.fail(_("There is no such variable in this group."), **where, var=prefix + name)
-            if _empty(key):
+            if is_empty(key):
                 self.fail(_("Every row needs its key."), **where, var=prefix + group.key)
                 continue
             rows.append(self._values(where, spec, group.variables, row, prefix=prefix))
@@ -890,7 +494,7 @@ class _Importer:
             derived = spec.derive(check_data, facts)
             data.update(derived)
             check_data.update(derived)
-        if not all(not _empty(data.get(v.name)) for v in spec.variables if v.required):
+        if not all(not is_empty(data.get(v.name)) for v in spec.variables if v.required):
             return False
         today = timezone.localdate()
         hard = {
