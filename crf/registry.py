@@ -398,16 +398,28 @@ def visit_status(visit: Any, **kwargs: Any) -> tuple[str, str] | None:
 
 # panel(request, subject) -> rendered HTML, or "" for none
 SubjectPanel = Callable[[Any, Any], str]
-_SUBJECT_PANELS: list[tuple[int, SubjectPanel]] = []
+_SUBJECT_PANELS: list[tuple[int, SubjectPanel, bool]] = []
 
 
-def register_subject_panel(panel: SubjectPanel, *, order: int = 100) -> SubjectPanel:
-    """Register ``panel(request, subject) -> html`` shown on the subject page, by ``order``."""
-    if all(existing is not panel for _order, existing in _SUBJECT_PANELS):
-        _SUBJECT_PANELS.append((order, panel))
+def register_subject_panel(
+    panel: SubjectPanel, *, order: int = 100, live: bool = False
+) -> SubjectPanel:
+    """Register ``panel(request, subject) -> html`` shown on the subject page, by ``order``.
+
+    A panel is drawn from the subject's data and kept with the page's other parts until
+    they change (crf.page_cache); a ``live`` panel (one with a form, whose CSRF token is
+    the reader's own) is drawn for every request and shown before the kept ones."""
+    if all(existing is not panel for _order, existing, _live in _SUBJECT_PANELS):
+        _SUBJECT_PANELS.append((order, panel, live))
         _SUBJECT_PANELS.sort(key=lambda item: item[0])
     return panel
 
 
-def subject_panels(request: Any, subject: Any) -> list[str]:
-    return [html for _order, panel in _SUBJECT_PANELS if (html := panel(request, subject))]
+def subject_panels(request: Any, subject: Any, *, live: bool | None = None) -> list[str]:
+    """The panels' HTML (only the live or only the kept ones when ``live`` is given)."""
+    return [
+        html
+        for _order, panel, is_live in _SUBJECT_PANELS
+        if live is None or is_live == live
+        if (html := panel(request, subject))
+    ]

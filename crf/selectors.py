@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import CharField, Value
 from django.urls import reverse
 
 from crf import registry
@@ -84,30 +85,46 @@ def _status(obj: CaseReportForm | None) -> tuple[str, str]:
     return status.value, str(status.label)
 
 
+def _visit_form_rows(subject: Subject) -> dict[str, list[tuple[int, int | None, str]]]:
+    """(pk, visit id, status) of the subject's visit forms, by form code: one UNION query
+    for every visit form of the registry, whatever their number."""
+    specs = [spec for spec in registry.all_forms() if not spec.is_log]
+    queries = [
+        spec.model.objects.filter(subject=subject, is_deleted=False)
+        .order_by()
+        .annotate(form_code=Value(spec.code, output_field=CharField()))
+        .values_list("form_code", "pk", "visit_id", "status")
+        for spec in specs
+    ]
+    rows: dict[str, list[tuple[int, int | None, str]]] = {spec.code: [] for spec in specs}
+    if queries:
+        for code, pk, visit_id, status in queries[0].union(*queries[1:], all=True):
+            rows[code].append((pk, visit_id, status))
+    return rows
+
+
 def subject_form_sections(subject: Subject) -> list[Section]:
     """The subject's visits with their forms and statuses, then the log forms.
 
-    One query per registered form model plus one for the visits, whatever the
-    number of visits.
+    One query for the visits, one for every visit form (a UNION) and one per log form,
+    whatever the number of visits and forms.
     """
     from django.utils import timezone
 
     today = timezone.localdate()
     visits = list(Visit.objects.filter(subject=subject).order_by("planned_date", "id"))
-    records: dict[str, list[CaseReportForm]] = {
-        spec.code: list(
-            spec.model.objects.filter(subject=subject, is_deleted=False).select_related("visit")
-        )
-        for spec in registry.all_forms()
+    visit_rows = _visit_form_rows(subject)
+    logs: dict[str, list[CaseReportForm]] = {
+        spec.code: list(spec.model.objects.filter(subject=subject, is_deleted=False).order_by("id"))
+        for spec in registry.log_forms()
     }
     sections: list[Section] = []
     for visit in visits:
         section = Section(title=visit.code, visit=visit, anchor=f"visit-{visit.code}")
         for spec in registry.forms_for_visit_kind(visit.kind):
-            obj = next((r for r in records[spec.code] if r.visit_id == visit.pk), None)
-            if spec.once_per_subject:
-                obj = records[spec.code][0] if records[spec.code] else None
-            status, label = _status(obj)
+            rows = visit_rows[spec.code]
+            found = rows[:1] if spec.once_per_subject else [r for r in rows if r[1] == visit.pk]
+            status = FormStatus(found[0][2]) if found else FormStatus.NOT_STARTED
             url = (
                 reverse(spec.page, kwargs={"subject_pk": subject.pk})
                 if spec.page
@@ -120,7 +137,7 @@ def subject_form_sections(subject: Subject) -> list[Section]:
                     },
                 )
             )
-            section.slots.append(FormSlot(spec, url, status, label, obj))
+            section.slots.append(FormSlot(spec, url, status.value, str(status.label)))
         told = registry.visit_status(
             visit,
             today=today,
@@ -140,7 +157,7 @@ def subject_form_sections(subject: Subject) -> list[Section]:
             add_url=reverse("crf:form", kwargs={"subject_pk": subject.pk, "form_code": spec.code}),
             anchor=f"form-{spec.code}",
         )
-        for obj in records[spec.code]:
+        for obj in logs[spec.code]:
             status, label = _status(obj)
             section.slots.append(FormSlot(spec, form_url(subject, spec, obj), status, label, obj))
         sections.append(section)

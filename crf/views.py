@@ -13,11 +13,12 @@ from django.db.models import Q
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crf import registry, selectors
+from crf import page_cache, registry, selectors
 from crf.display import ShownValue, variable_text
 from crf.forms import (
     SYSTEM_REASONS,
@@ -88,13 +89,28 @@ def subject_list(request: HttpRequest) -> HttpResponse:
 
 @subject_view(VIEW)
 def subject_detail(request: HttpRequest, subject: Subject) -> HttpResponse:
-    sections = selectors.subject_form_sections(subject)
+    """The subject's panels and visits, kept while the subject's data do not change
+    (crf.page_cache: keyed by the audit chain's head), and its live parts."""
+
+    def render_body() -> str:
+        sections = selectors.subject_form_sections(subject)
+        context = {
+            "subject": subject,
+            "sections": sections,
+            "later_count": sum(section.later for section in sections),
+            "panels": registry.subject_panels(request, subject, live=False),
+        }
+        return render_to_string("crf/_subject_body.html", context, request=request)
+
+    version = page_cache.subject_version(subject.pk)
+    body = page_cache.fragment(
+        "subject-body", (subject.pk, version, page_cache.reader(request.user)), render_body
+    )
     context = {
         "subject": subject,
-        "sections": sections,
-        "later_count": sum(section.later for section in sections),
         "actions": registry.subject_actions(subject, request.user),
-        "panels": registry.subject_panels(request, subject),
+        "live_panels": registry.subject_panels(request, subject, live=True),
+        "body": body,
     }
     return render(request, "crf/subject_detail.html", context)
 

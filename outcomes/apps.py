@@ -23,7 +23,7 @@ class OutcomesConfig(AppConfig):
         registry.register_after_save(services.STATUS_FORMS, services.status_after_form_saved)
         registry.register_after_import(services.status_after_import)
         registry.register_subject_actions(views.subject_actions)
-        registry.register_subject_panel(views.end_treatment_panel, order=20)
+        registry.register_subject_panel(views.end_treatment_panel, order=20, live=True)
         registry.register_subject_panel(views.endpoint_panel, order=40)
         from django.utils.translation import gettext_lazy as _
 

@@ -15,6 +15,19 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 @pytest.fixture(autouse=True)
+def _empty_caches() -> None:
+    """Every test starts with empty caches (kept page fragments, figures): what one test
+    cached is never served in another. Only this process's memory caches are cleared
+    (tests/settings.py), never a shared Redis."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    for cache in caches.all(initialized_only=True):
+        if isinstance(cache, LocMemCache):
+            cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _require_services(request: pytest.FixtureRequest) -> None:
     """Tests marked postgres/redis fail (CI) or skip (laptop) without the service."""
     if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":

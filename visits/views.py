@@ -7,16 +7,18 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from crf import page_cache
 from crf.models import Visit
 from study.models import Subject
 from study.roles import ENTER, VIEW, perm
-from study.scoping import require_perm, sites_for_user, subject_view
+from study.scoping import require_perm, site_ids_for_user, sites_for_user, subject_view
 from visits.services import declare_missed as declare
 from visits.services import why_not_missable
 from visits.summary import exposure_rows, tumour_summary
@@ -32,26 +34,49 @@ from visits.worklist import (
 from visits.worklist_forms import REASON_MAX_LENGTH, DeclareMissedForm
 
 
+def _scope(user: object) -> object:
+    ids = site_ids_for_user(user)  # type: ignore[arg-type]
+    return "all sites" if ids is None else tuple(ids)
+
+
 @require_perm(VIEW)
 def worklist(request: HttpRequest) -> HttpResponse:
-    """Due, overdue and missing-form work by subject; filtered by site, work, visit and age."""
-    today = timezone.localdate()
-    sites = list(sites_for_user(request.user))
-    filters = Filters.from_query(request.GET, site_numbers=[site.number for site in sites])
-    work = build_worklist(request.user, today=today)
-    shown = filter_items(work.items, filters)
-    paginator = Paginator(group_by_subject(shown), SUBJECTS_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))  # not a number: page 1; too far: the last
+    """Due, overdue and missing-form work by subject; filtered by site, work, visit and age.
+
+    The list is kept while no data of the study change (crf.page_cache: the audit trail's
+    last entry), for the reader's sites, role, filters, day and language."""
+    can_enter = request.user.has_perm(perm(ENTER))
+
+    def render_body() -> str:
+        today = timezone.localdate()
+        sites = list(sites_for_user(request.user))
+        filters = Filters.from_query(request.GET, site_numbers=[site.number for site in sites])
+        work = build_worklist(request.user, today=today)
+        shown = filter_items(work.items, filters)
+        paginator = Paginator(group_by_subject(shown), SUBJECTS_PER_PAGE)
+        page = paginator.get_page(request.GET.get("page"))  # not a number: 1; too far: last
+        context = {
+            "today": today,
+            "days": DUE_SOON_DAYS,
+            "filters": filters,
+            "facets": facets(work.items, filters, sites=sites),
+            "page": page,
+            "pages": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+            "total_items": len(work.items),
+            "shown_items": len(shown),
+            "can_enter": can_enter,
+        }
+        return render_to_string("visits/_worklist_body.html", context, request=request)
+
+    parts = (
+        page_cache.study_version(),
+        _scope(request.user),
+        page_cache.reader(request.user),
+        sorted(request.GET.items()),
+    )
     context = {
-        "today": today,
-        "days": DUE_SOON_DAYS,
-        "filters": filters,
-        "facets": facets(work.items, filters, sites=sites),
-        "page": page,
-        "pages": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
-        "total_items": len(work.items),
-        "shown_items": len(shown),
-        "can_enter": request.user.has_perm(perm(ENTER)),
+        "body": page_cache.fragment("worklist", parts, render_body),
+        "can_enter": can_enter,
         "reason_max_length": REASON_MAX_LENGTH,
     }
     return render(request, "visits/worklist.html", context)
