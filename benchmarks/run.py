@@ -132,9 +132,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--phase", help=argparse.SUPPRESS)  # the child: a PhaseSpec as JSON
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--render", metavar="JSON", help="print the table of a results file")
     args = parser.parse_args(argv)
     if args.phase:
         return run_phase(_spec_from_json(args.phase))
+    if args.render:
+        print(report.markdown(json.loads(Path(args.render).read_text())), end="")
+        return 0
 
     plan = QUICK if args.quick else FULL
     databases = (args.databases or ("postgres" if args.quick else "postgres,sqlite")).split(",")

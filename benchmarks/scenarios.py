@@ -417,7 +417,11 @@ def demo_scenarios(
     return scenarios
 
 
-def single_user_pages(clear_figures: Callable[[], None], *, target: str = "2x") -> list[Scenario]:
+def single_user_pages(
+    clear_figures: Callable[[], None], *, target: str = "300ms"
+) -> list[Scenario]:
+    """The pages that read the whole study; the issue holds them to p95 ≤ 300 ms (at
+    2,000 subjects, so at the demo's size too), not to a ratio."""
     outcomes = reverse("outcomes:study")
     return [
         Scenario(
