@@ -96,13 +96,17 @@ def test_query_growth_names_a_page_whose_count_differs_between_study_sizes() -> 
     rows = [
         _row(_summary(10.0), _summary(5.0), name="safety page", users=1, queries=10),
         _row(_summary(10.0), _summary(5.0), name="deviations", users=1, queries=12),
+        # the same study on another database is not a growth
+        _row(
+            _summary(10.0), _summary(5.0), name="deviations", users=1, queries=7, database="SQLite"
+        ),
         _row(
             _summary(10.0),
             _summary(5.0),
             name="safety page",
             users=1,
             queries=10,
-            database="2,000 subjects",
+            database="PostgreSQL, 2,000 subjects",
         ),
         _row(
             _summary(10.0),
@@ -110,10 +114,10 @@ def test_query_growth_names_a_page_whose_count_differs_between_study_sizes() -> 
             name="deviations",
             users=1,
             queries=14,
-            database="2,000 subjects",
+            database="PostgreSQL, 2,000 subjects",
         ),
     ]
 
     assert query_growth(rows) == [
-        "SQL queries of deviations: 12 (PostgreSQL), 14 (2,000 subjects)."
+        "SQL queries of deviations: 12 (PostgreSQL), 14 (PostgreSQL, 2,000 subjects)."
     ]
