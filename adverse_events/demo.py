@@ -37,7 +37,7 @@ NOT_SERIOUS: dict[str, Any] = {
 # (term, onset day, days to resolution or None if ongoing, grade, relationship, action).
 # The laboratory AEs are found on a cycle visit's samples (day 22 = C2D1, day 43 = C3D1), so
 # the values of that visit show them (visits.demo.lab_values); an interruption begins on a
-# dosing day; a reduction lowers the dose from the next cycle visit (visits.demo._Dosing).
+# dosing day; a reduction lowers the dose from the next cycle visit (visits.demo.Dosing).
 TOXICITIES: list[tuple[str, int, int | None, int, str, str]] = [
     ("Hypertension", 8, None, 2, "RELATED", "DOSE_NOT_CHANGED"),
     ("Palmar-plantar erythrodysesthesia syndrome", 10, 21, 2, "RELATED", "INTERRUPTED"),
@@ -87,7 +87,7 @@ def _ae(actor: Any, subject: Subject, values: dict[str, Any], *, complete: bool 
     )
 
 
-def _toxicity(
+def planned_toxicity(
     day1: dt.date, today: dt.date, row: tuple[Any, ...], until: dt.date | None
 ) -> PlannedAE | None:
     term, onset_day, duration, grade, relationship, action = row
@@ -129,7 +129,7 @@ def plan_adverse_events(
     for index, (subject, day1, progressed) in enumerate(treated):
         for offset in range(index % 4):
             row = TOXICITIES[(index + offset) % len(TOXICITIES)]
-            if (planned := _toxicity(day1, today, row, progressed)) is not None:
+            if (planned := planned_toxicity(day1, today, row, progressed)) is not None:
                 plan[subject.pk].append(planned)
     if len(treated) < 3:
         return plan

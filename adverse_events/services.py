@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -10,22 +11,37 @@ from django.contrib.auth.models import AbstractBaseUser
 from adverse_events.models import AdverseEvent
 from crf import registry
 from crf.models import AuditSource, ChangeReason, FormStatus
-from crf.services import CheckError, Reason, save_form
+from crf.services import CheckError, Reason, once_per_subject, save_form
+from study.models import Subject
 
 logger = logging.getLogger(__name__)
 
 
+def treatment_emergence_after_forms(
+    subject: Subject, instances: Sequence[Any], actor: AbstractBaseUser
+) -> None:
+    """``refresh_treatment_emergence`` once for a batch of the subject's forms
+    (crf.services.SubjectBatch)."""
+    refresh_subject_treatment_emergence(subject=subject, actor=actor)
+
+
+@once_per_subject(treatment_emergence_after_forms)
 def refresh_treatment_emergence(instance: Any, actor: AbstractBaseUser) -> None:
+    """After-save hook of EX and EOT: Day 1 or the last dose may have changed."""
+    refresh_subject_treatment_emergence(subject=instance.subject, actor=actor)
+
+
+def refresh_subject_treatment_emergence(*, subject: Subject, actor: AbstractBaseUser) -> None:
     """Recompute TEAE of the subject's AEs after Day 1 (EX at C1D1) or the last dose changed.
 
     Side effects: each AE whose TEAE flag changes is saved through crf.services with
     the reason DERIVATION (audited as the system's change, made on ``actor``'s save).
     """
     spec = registry.get("AE")
-    events = list(AdverseEvent.objects.filter(subject_id=instance.subject_id, is_deleted=False))
+    events = list(AdverseEvent.objects.filter(subject_id=subject.pk, is_deleted=False))
     if not events:
         return
-    facts = registry.subject_facts(instance.subject)
+    facts = registry.subject_facts(subject)
     for event in events:
         data = {v.name: getattr(event, v.field_name) for v in spec.variables}
         derived = spec.derive(data, facts) if spec.derive else {}
@@ -35,7 +51,7 @@ def refresh_treatment_emergence(instance: Any, actor: AbstractBaseUser) -> None:
             save_form(
                 actor=actor,
                 spec=spec,
-                subject=instance.subject,
+                subject=subject,
                 instance=event,
                 values={},
                 complete=event.status == FormStatus.COMPLETE,

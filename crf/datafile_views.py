@@ -26,7 +26,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from crf.datafile import DataFileError, ImportReport, dumps, export_document, import_document, parse
+from crf.datafile import (
+    DataFileError,
+    ImportReport,
+    chunks,
+    export_stream,
+    import_document,
+    parse_lazily,
+)
 from crf.import_previews import preview_path
 from study import protocol
 from study.roles import EXPORT, IMPORT
@@ -73,7 +80,7 @@ def _preview(
 
 def _dry_run(request: HttpRequest, raw: bytes, sha256: str) -> ImportReport:
     return import_document(
-        document=parse(raw.decode("utf-8-sig")),
+        document=parse_lazily(raw.decode("utf-8-sig")),
         actor=cast(AbstractBaseUser, request.user),
         reason="",
         file_sha256=sha256,
@@ -85,9 +92,12 @@ def _dry_run(request: HttpRequest, raw: bytes, sha256: str) -> ImportReport:
 @require_GET
 def data_export(request: HttpRequest) -> HttpResponse:
     """Download the study data file of the subjects this person may see."""
-    document = export_document(user=request.user)
+    document = export_stream(user=request.user)
     stamp = document["created"].replace("-", "").replace(":", "")
-    response = HttpResponse(dumps(document), content_type="application/json; charset=utf-8")
+    # Read a chunk of subjects at a time (crf.datafile.export_stream): the text is held,
+    # not the text and every subject's document besides.
+    text = "".join(chunks(document))
+    response = HttpResponse(text, content_type="application/json; charset=utf-8")
     filename = f"{protocol.STUDY_CODE}-study-data-{stamp}.json"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -141,7 +151,7 @@ def data_import_confirm(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _preview(request, _dry_run(request, raw, sha256), form)
     report = import_document(
-        document=parse(raw.decode("utf-8-sig")),
+        document=parse_lazily(raw.decode("utf-8-sig")),
         actor=cast(AbstractBaseUser, request.user),
         reason=form.cleaned_data["reason"],
         file_sha256=sha256,

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -246,6 +248,173 @@ def _existing(spec: FormSpec, subject: Subject, visit: Visit | None) -> CaseRepo
     return qs.first()  # type: ignore[no-any-return]
 
 
+@dataclass
+class _Draft:
+    """One save worked out in memory, nothing written: the values before and after, the
+    rows of the groups, what the checks found."""
+
+    spec: FormSpec
+    current: CaseReportForm | None
+    complete: bool
+    old_data: dict[str, Any]
+    new_data: dict[str, Any]
+    old_groups: dict[str, list[RepeatingRow]]
+    new_group_data: dict[str, list[dict[str, Any]]]
+    check_data: dict[str, Any]
+    hard: list[Finding]
+    soft: list[Finding]
+
+
+def _draft(
+    *,
+    spec: FormSpec,
+    current: CaseReportForm | None,
+    values: Mapping[str, Any],
+    groups: Mapping[str, Sequence[Mapping[str, Any]]] | None,
+    complete: bool | None,
+    facts: Mapping[str, Any],
+    today: dt.date,
+) -> _Draft:
+    """The new values, derivations and edit checks of one save (crf-spec rules): every
+    path's one rule. ``complete`` None: complete when the form passes as complete (every
+    required value given, no check that applies only to a complete form refuses it), else
+    in progress."""
+    old_data = variable_data(spec, current)
+    new_data = dict(old_data)
+    for variable in spec.input_variables:
+        if variable.field_name in values:
+            new_data[variable.name] = values[variable.field_name]
+    old_groups = {
+        g.name: (group_rows(spec, g, current) if current is not None else []) for g in spec.groups
+    }
+    new_group_data: dict[str, list[dict[str, Any]]] = {
+        g.name: [_row_data(g, row) for row in (groups or {}).get(g.name, old_groups[g.name])]
+        for g in spec.groups
+    }
+    check_data: dict[str, Any] = {**new_data, **new_group_data}
+    if spec.derive is not None:
+        derived = dict(spec.derive(check_data, facts))
+        new_data.update(derived)
+        check_data.update(derived)
+    shared = shared_findings(spec, new_data, new_group_data, today)
+    required = [v.name for v in spec.variables if v.required]
+
+    def checked(as_complete: bool) -> tuple[list[Finding], list[Finding]]:
+        context = CheckContext(today=today, facts=facts, complete=as_complete)
+        outcome = run_checks(spec.checks, check_data, context)
+        hard = [*shared, *outcome.hard]
+        if as_complete:
+            hard += required_findings(required, new_data)
+        return hard, list(outcome.soft)
+
+    if complete is None:
+        complete = not required_findings(required, new_data)
+        hard, soft = checked(complete)
+        if complete and len(hard) > len(shared):
+            # Complete only when a complete form is refused for nothing it is not
+            # refused for in progress (e.g. the SAE narrative when AESER=Y).
+            in_progress = checked(False)
+            if {f.check for f in hard} - {f.check for f in in_progress[0]}:
+                complete, (hard, soft) = False, in_progress
+    else:
+        hard, soft = checked(complete)
+    return _Draft(
+        spec=spec,
+        current=current,
+        complete=complete,
+        old_data=old_data,
+        new_data=new_data,
+        old_groups=old_groups,
+        new_group_data=new_group_data,
+        check_data=check_data,
+        hard=hard,
+        soft=soft,
+    )
+
+
+def _write(
+    draft: _Draft,
+    *,
+    actor: AbstractBaseUser,
+    subject: Subject,
+    visit: Visit | None,
+    groups: Mapping[str, Sequence[Mapping[str, Any]]] | None,
+    reason: Reason | None,
+    source: str,
+    file_sha256: str,
+) -> tuple[CaseReportForm, list[dict[str, Any]]] | None:
+    """Write a checked save: the form row, its group rows, and the audit entries to append
+    (returned, not appended); None when nothing changed. Raises ValidationError when the
+    change needs a reason that is missing."""
+    spec, current = draft.spec, draft.current
+    old_data, new_data = draft.old_data, draft.new_data
+    status = FormStatus.COMPLETE if draft.complete else FormStatus.IN_PROGRESS
+    changed = [
+        v for v in spec.variables if audit_text(old_data[v.name]) != audit_text(new_data[v.name])
+    ]
+    groups_changed = groups is not None and any(
+        [_audit_tuple(g, r) for r in draft.new_group_data[g.name]]
+        != [_audit_tuple(g, _row_data(g, r)) for r in draft.old_groups[g.name]]
+        for g in spec.groups
+    )
+    status_changed = current is None or current.status != status
+    if current is not None and not (changed or groups_changed or status_changed):
+        return None
+    if current is not None and current.was_completed and reason is None:
+        raise ValidationError(
+            {"reason": _("This form has been complete: give a reason for the change.")}
+        )
+    if reason is not None and reason.code == ChangeReason.OTHER and not reason.text.strip():
+        raise ValidationError({"reason": _("Explain the reason for change.")})
+
+    now = timezone.now()
+    creating = current is None
+    obj: CaseReportForm = (
+        current
+        if current is not None
+        else spec.model(
+            subject=subject,
+            visit=visit,
+            created_at=now,
+            created_by=actor,  # type: ignore[misc]
+        )
+    )
+    old_status = "" if creating else obj.status
+    for variable in spec.variables:
+        setattr(obj, variable.field_name, _field_value(variable, new_data[variable.name]))
+    obj.status = status
+    obj.was_completed = obj.was_completed or draft.complete
+    obj.version += 1
+    obj.modified_at = now
+    obj.modified_by = actor  # type: ignore[assignment]
+    with guard.services_writing():
+        obj.save()
+
+    common: dict[str, Any] = {
+        "actor": actor,
+        "at": now,
+        "spec": spec,
+        "instance": obj,
+        "reason": reason,
+        "source": source,
+        "file_sha256": file_sha256,
+    }
+    action = AuditAction.CREATE if creating else AuditAction.UPDATE
+    entries = [
+        _audit_row(
+            **common, action=action, variable=v.name, old=old_data[v.name], new=new_data[v.name]
+        )
+        for v in changed
+    ]
+    if old_status != obj.status:
+        entries.append(
+            _audit_row(**common, action=AuditAction.STATUS, old=old_status or None, new=obj.status)
+        )
+    if groups is not None:
+        entries += _save_groups(spec, obj, draft.old_groups, groups, common)
+    return obj, entries
+
+
 def save_form(
     *,
     actor: AbstractBaseUser,
@@ -256,7 +425,7 @@ def save_form(
     values: Mapping[str, Any],
     groups: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     expected_version: int | None = None,
-    complete: bool = False,
+    complete: bool | None = False,
     reason: Reason | None = None,
     source: str = AuditSource.WEB,
     file_sha256: str = "",
@@ -267,12 +436,13 @@ def save_form(
 
     ``values`` and the rows of ``groups`` are keyed by model field name; a group
     given replaces the group's rows (matched by its key variable; rows left out
-    are soft-deleted). Raises ``StaleFormError`` when the form changed since
-    ``expected_version`` (defaults to the version of ``instance`` as loaded),
-    ``CheckError`` on hard edit-check findings (crf-spec rules), and
-    ``ValidationError`` when a reason is needed and missing. Soft findings are
-    recorded as open CheckFindings. Side effects: one AuditEntry per changed
-    variable, in the subject's hash chain.
+    are soft-deleted). ``complete`` None saves the form complete when it passes as
+    complete, else in progress (the study data file import). Raises ``StaleFormError``
+    when the form changed since ``expected_version`` (defaults to the version of
+    ``instance`` as loaded), ``CheckError`` on hard edit-check findings (crf-spec
+    rules), and ``ValidationError`` when a reason is needed and missing. Soft findings
+    are recorded as open CheckFindings. Side effects: one AuditEntry per changed
+    variable, in the subject's hash chain; the form's after-save hooks.
     """
     with transaction.atomic():
         Subject.objects.select_for_update().filter(pk=subject.pk).first()
@@ -287,105 +457,38 @@ def save_form(
             if current.version != expected or current.is_deleted:
                 raise StaleFormError(current)
 
-        old_data = variable_data(spec, current)
-        new_data = dict(old_data)
-        for variable in spec.input_variables:
-            if variable.field_name in values:
-                new_data[variable.name] = values[variable.field_name]
-        old_groups = {
-            g.name: (group_rows(spec, g, current) if current is not None else [])
-            for g in spec.groups
-        }
-        new_group_data: dict[str, list[dict[str, Any]]] = {
-            g.name: [_row_data(g, row) for row in (groups or {}).get(g.name, old_groups[g.name])]
-            for g in spec.groups
-        }
-        check_data: dict[str, Any] = {**new_data, **new_group_data}
         if facts is None:
             facts = registry.subject_facts(subject, visit)
-        if spec.derive is not None:
-            derived = dict(spec.derive(check_data, facts))
-            new_data.update(derived)
-            check_data.update(derived)
-
-        context = CheckContext(today=today or site_today(subject), facts=facts, complete=complete)
-        outcome = run_checks(spec.checks, check_data, context)
-        hard = [*shared_findings(spec, new_data, new_group_data, context.today), *outcome.hard]
-        if complete:
-            hard += required_findings([v.name for v in spec.variables if v.required], new_data)
-        if hard:
-            raise CheckError(spec, hard)
-
-        status = FormStatus.COMPLETE if complete else FormStatus.IN_PROGRESS
-        changed = [
-            v
-            for v in spec.variables
-            if audit_text(old_data[v.name]) != audit_text(new_data[v.name])
-        ]
-        groups_changed = groups is not None and any(
-            [_audit_tuple(g, r) for r in new_group_data[g.name]]
-            != [_audit_tuple(g, _row_data(g, r)) for r in old_groups[g.name]]
-            for g in spec.groups
+        draft = _draft(
+            spec=spec,
+            current=current,
+            values=values,
+            groups=groups,
+            complete=complete,
+            facts=facts,
+            today=today or site_today(subject),
         )
-        status_changed = current is None or current.status != status
-        if current is not None and not (changed or groups_changed or status_changed):
+        if draft.hard:
+            raise CheckError(spec, draft.hard)
+        written = _write(
+            draft,
+            actor=actor,
+            subject=subject,
+            visit=visit,
+            groups=groups,
+            reason=reason,
+            source=source,
+            file_sha256=file_sha256,
+        )
+        if written is None:
+            assert current is not None
             return current
-        if current is not None and current.was_completed and reason is None:
-            raise ValidationError(
-                {"reason": _("This form has been complete: give a reason for the change.")}
-            )
-        if reason is not None and reason.code == ChangeReason.OTHER and not reason.text.strip():
-            raise ValidationError({"reason": _("Explain the reason for change.")})
-
-        now = timezone.now()
-        creating = current is None
-        obj: CaseReportForm = (
-            current
-            if current is not None
-            else spec.model(
-                subject=subject,
-                visit=visit,
-                created_at=now,
-                created_by=actor,  # type: ignore[misc]
-            )
-        )
-        old_status = "" if creating else obj.status
-        for variable in spec.variables:
-            setattr(obj, variable.field_name, _field_value(variable, new_data[variable.name]))
-        obj.status = status
-        obj.was_completed = obj.was_completed or complete
-        obj.version += 1
-        obj.modified_at = now
-        obj.modified_by = actor  # type: ignore[assignment]
-        with guard.services_writing():
-            obj.save()
-
-        common: dict[str, Any] = {
-            "actor": actor,
-            "at": now,
-            "spec": spec,
-            "instance": obj,
-            "reason": reason,
-            "source": source,
-            "file_sha256": file_sha256,
-        }
-        action = AuditAction.CREATE if creating else AuditAction.UPDATE
-        entries = [
-            _audit_row(
-                **common, action=action, variable=v.name, old=old_data[v.name], new=new_data[v.name]
-            )
-            for v in changed
-        ]
-        if old_status != obj.status:
-            entries.append(
-                _audit_row(
-                    **common, action=AuditAction.STATUS, old=old_status or None, new=obj.status
-                )
-            )
-        if groups is not None:
-            entries += _save_groups(spec, obj, old_groups, groups, common)
+        obj, entries = written
         audit.append(entries)
-        _sync_findings(spec, obj, outcome.soft)
+        _sync_findings(spec, obj, draft.soft)
+        batch = _BATCH.get()
+        if batch is not None and batch.subject.pk == obj.subject_id:
+            batch.saved_elsewhere(obj)
         for hook in registry.after_save_hooks(spec.code):
             hook(obj, actor)
         return obj
@@ -568,18 +671,217 @@ def _sync_findings(spec: FormSpec, obj: CaseReportForm, soft: Sequence[Finding])
     firing = {(f.check, f.variable): f for f in soft}
     for key, finding in firing.items():
         if key not in open_findings:
-            CheckFinding.objects.create(
-                subject_id=obj.subject_id,
-                form_code=spec.code,
-                visit_code=obj.visit.code if obj.visit is not None else "",
-                object_model=label,
-                object_id=obj.pk,
-                variable=finding.variable,
-                check_code=finding.check,
-                message=str(finding.message),
-            )
+            _finding_row(spec, obj, finding).save()
     stale = [f.pk for key, f in open_findings.items() if key not in firing]
     if stale:
         CheckFinding.objects.filter(pk__in=stale).update(
             status=FindingStatus.RESOLVED, resolved_at=timezone.now()
         )
+
+
+def _finding_row(spec: FormSpec, obj: CaseReportForm, finding: Finding) -> CheckFinding:
+    return CheckFinding(
+        subject_id=obj.subject_id,
+        form_code=spec.code,
+        visit_code=obj.visit.code if obj.visit is not None else "",
+        object_model=obj._meta.label,
+        object_id=obj.pk,
+        variable=finding.variable,
+        check_code=finding.check,
+        message=str(finding.message),
+    )
+
+
+# --- One subject's forms as one unit of work (the study data file import) ------------------
+
+# subject_hook(subject, instances, actor): an after-save hook's form for a batch of forms
+SubjectHook = Callable[[Subject, Sequence[CaseReportForm], Any], None]
+_ONCE_PER_SUBJECT: dict[Callable[..., Any], SubjectHook] = {}
+_BATCH: ContextVar[SubjectBatch | None] = ContextVar("crf_subject_batch", default=None)
+
+_Hook = TypeVar("_Hook", bound=Callable[..., Any])
+
+
+def once_per_subject(subject_hook: SubjectHook) -> Callable[[_Hook], _Hook]:
+    """Declare the per-subject form of an after-save hook (a decorator on the hook).
+
+    In a ``SubjectBatch`` the hook is not run after each form: ``subject_hook(subject,
+    instances, actor)`` runs once when the batch finishes, with every form of the batch
+    that would have run it. Hooks declaring the same ``subject_hook`` run it once. For
+    hooks whose effect is the subject's state as its forms leave it (the visit schedule,
+    held dates, TEAE), not a record of each save; every other hook runs after each form.
+    """
+
+    def declare(hook: _Hook) -> _Hook:
+        _ONCE_PER_SUBJECT[hook] = subject_hook
+        return hook
+
+    return declare
+
+
+class SubjectBatch:
+    """Forms of one subject saved as one unit of work, by the rules of ``save_form``.
+
+    Each ``save`` runs the same derivations and checks (``_draft``: the form's checks,
+    the shared rules, the required values) with the subject's facts as its earlier forms
+    leave them, and writes the form and its rows at once, so the next form's facts read
+    them. What ``save_form`` does after each save is gathered: the audit entries (one per
+    value, chained in order) are appended in one INSERT before any hook reads the trail
+    and at the end; hooks declared ``once_per_subject`` run once in ``finish``; the others
+    run after their form, as in ``save_form``. ``finish`` then records the soft findings of
+    every form saved, checked against the subject as the batch leaves it (its schedule
+    included). Use inside the caller's transaction; the subject stays locked until it
+    commits. The caller reads the subject's existing forms after the batch is made (the
+    lock) and passes them as ``instance``.
+    """
+
+    def __init__(
+        self,
+        *,
+        actor: AbstractBaseUser,
+        subject: Subject,
+        reason: Reason | None = None,
+        source: str = AuditSource.IMPORT,
+        file_sha256: str = "",
+        today: dt.date | None = None,
+    ) -> None:
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("A SubjectBatch runs inside a transaction.")
+        Subject.objects.select_for_update().filter(pk=subject.pk).first()
+        self.actor, self.subject = actor, subject
+        self.reason, self.source, self.file_sha256 = reason, source, file_sha256
+        self.today = today or site_today(subject)
+        self._entries: list[dict[str, Any]] = []
+        self._deferred: dict[SubjectHook, list[CaseReportForm]] = {}
+        self._saved: dict[tuple[str, int], tuple[FormSpec, CaseReportForm, _Draft]] = {}
+        self._elsewhere: set[tuple[str, int]] = set()
+
+    def save(
+        self,
+        *,
+        spec: FormSpec,
+        visit: Visit | None = None,
+        instance: CaseReportForm | None = None,
+        values: Mapping[str, Any],
+        groups: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        complete: bool | None = False,
+        facts: Mapping[str, Any] | None = None,
+    ) -> CaseReportForm:
+        """Save one form as ``save_form`` would (same arguments, same errors, nothing
+        written when one is raised); returns the form (``instance`` when unchanged)."""
+        _check_visit(spec, self.subject, visit)
+        if instance is not None and instance.is_deleted:
+            raise StaleFormError(instance)
+        draft = _draft(
+            spec=spec,
+            current=instance,
+            values=values,
+            groups=groups,
+            complete=complete,
+            facts=facts if facts is not None else registry.subject_facts(self.subject, visit),
+            today=self.today,
+        )
+        if draft.hard:
+            raise CheckError(spec, draft.hard)
+        hooks = registry.after_save_hooks(spec.code)
+        now_hooks = [hook for hook in hooks if hook not in _ONCE_PER_SUBJECT]
+        if now_hooks:
+            self._flush()  # a hook reads the trail as save_form leaves it
+        # A hook that refuses the save (the enrolment cap) undoes it, as in save_form.
+        with transaction.atomic() if now_hooks else nullcontext():
+            written = _write(
+                draft,
+                actor=self.actor,
+                subject=self.subject,
+                visit=visit,
+                groups=groups,
+                reason=self.reason,
+                source=self.source,
+                file_sha256=self.file_sha256,
+            )
+            if written is None:
+                assert instance is not None
+                return instance
+            obj, entries = written
+            self._entries += entries
+            if now_hooks:
+                self._flush()
+                with self._running_hooks():
+                    for hook in now_hooks:
+                        hook(obj, self.actor)
+        self._saved[(obj._meta.label, obj.pk)] = (spec, obj, draft)
+        for hook in hooks:
+            if hook in _ONCE_PER_SUBJECT:
+                instances = self._deferred.setdefault(_ONCE_PER_SUBJECT[hook], [])
+                if obj not in instances:
+                    instances.append(obj)
+        return obj
+
+    def saved_elsewhere(self, obj: CaseReportForm) -> None:
+        """``save_form`` saved a form of this subject while the batch runs (a hook)."""
+        self._elsewhere.add((obj._meta.label, obj.pk))
+
+    def finish(self) -> None:
+        """Append what is left of the trail, run the per-subject hooks once each (in the
+        order first needed), then record the soft findings of the batch's forms."""
+        self._flush()
+        with self._running_hooks():
+            while self._deferred:
+                subject_hook = next(iter(self._deferred))
+                instances = self._deferred.pop(subject_hook)
+                subject_hook(self.subject, instances, self.actor)
+        self._record_findings()
+
+    @contextmanager
+    def _running_hooks(self) -> Iterator[None]:
+        """While hooks run, a form they save through ``save_form`` is told to the batch."""
+        token = _BATCH.set(self)
+        try:
+            yield
+        finally:
+            _BATCH.reset(token)
+
+    def _flush(self) -> None:
+        if self._entries:
+            entries, self._entries = self._entries, []
+            audit.append(entries)
+
+    def _record_findings(self) -> None:
+        """The soft findings of every form of the batch, as ``save_form`` records them, with
+        the facts of the subject as the batch leaves it: one Facts per visit, read once."""
+        saved = {k: v for k, v in self._saved.items() if k not in self._elsewhere}
+        if not saved:
+            return
+        visits = {v.pk: v for v in Visit.objects.filter(subject=self.subject)}
+        facts: dict[int | None, Mapping[str, Any]] = {}
+        firing: dict[tuple[str, int], tuple[FormSpec, CaseReportForm, list[Finding]]] = {}
+        for key, (spec, obj, draft) in saved.items():
+            visit = visits.get(obj.visit_id) if obj.visit_id is not None else None
+            if obj.visit_id not in facts:
+                facts[obj.visit_id] = registry.subject_facts(self.subject, visit)
+            context = CheckContext(
+                today=self.today, facts=facts[obj.visit_id], complete=draft.complete
+            )
+            firing[key] = (spec, obj, list(run_checks(spec.checks, draft.check_data, context).soft))
+        open_findings: dict[tuple[str, int], list[CheckFinding]] = {}
+        for finding in CheckFinding.objects.filter(
+            subject_id=self.subject.pk, status=FindingStatus.OPEN
+        ):
+            open_findings.setdefault((finding.object_model, finding.object_id), []).append(finding)
+        new: list[CheckFinding] = []
+        stale: list[int] = []
+        for key, (spec, obj, soft) in firing.items():
+            known = {(f.check_code, f.variable): f for f in open_findings.get(key, [])}
+            wanted = {(f.check, f.variable): f for f in soft}
+            new += [
+                _finding_row(spec, obj, finding)
+                for code, finding in wanted.items()
+                if code not in known
+            ]
+            stale += [f.pk for code, f in known.items() if code not in wanted]
+        if new:
+            CheckFinding.objects.bulk_create(new)
+        if stale:
+            CheckFinding.objects.filter(pk__in=stale).update(
+                status=FindingStatus.RESOLVED, resolved_at=timezone.now()
+            )

@@ -14,13 +14,13 @@ from django.utils.translation import gettext as _
 from crf import audit
 from crf.codelists import YN
 from crf.models import AuditAction, AuditEntry, AuditSource, ChangeReason, Visit, VisitKind
-from crf.services import Reason
+from crf.services import Reason, once_per_subject
 from enrollment.models import Enrolment, ScreeningLog
 from outcomes.models import Death, EndOfTreatment, StudyEnd
 from study import protocol
 from study.models import Subject
 from study.subject_status import StatusFacts, subject_status
-from visits.services import sync_schedule
+from visits.services import schedule_after_forms, sync_schedule
 
 # The forms whose saving or deletion may change a subject's status (study/subject_status.py).
 STATUS_FORMS = ("SL", "ENR", "EOT", "DS", "DD")
@@ -60,6 +60,7 @@ def open_end_of_treatment(*, actor: Any, subject: Subject) -> Visit:
     return visit
 
 
+@once_per_subject(schedule_after_forms)
 def after_outcome_saved(instance: Any, actor: Any) -> None:
     """EOT, DD and DS drive the schedule: EOT ends the cycles and opens SFU and SURV;
     death or end of study closes every visit not held."""

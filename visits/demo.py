@@ -52,7 +52,7 @@ def _save(
     )
 
 
-def _split(total: Decimal) -> list[Decimal]:
+def split_sum(total: Decimal) -> list[Decimal]:
     """Three targets sharing a sum: 50 %, 30 %, 20 % (0 when the sum is 0)."""
     return [
         (total * share).quantize(Decimal("0.1"))
@@ -118,7 +118,7 @@ def treat(actor: Any, subject: Subject, *, day1: dt.date, cycles: int, course: s
                     "status": "MEASURED",
                     "diameter_mm": d,
                 }
-                for i, d in enumerate(_split(sums[0]))
+                for i, d in enumerate(split_sum(sums[0]))
             ],
             "NTL": [{"lesion_id": "NT01", "organ": "PERITONEUM", "status": "PRESENT"}],
             "NL": [],
@@ -129,7 +129,7 @@ def treat(actor: Any, subject: Subject, *, day1: dt.date, cycles: int, course: s
         scanned = visit.planned_date or day1
         if scanned > dt.date.today():
             break
-        parts = _split(total)
+        parts = split_sum(total)
         targets: list[dict[str, Any]] = [
             {
                 "lesion_id": f"T0{i + 1}",
@@ -494,7 +494,7 @@ def record_assessments(
     return facts
 
 
-class _Dosing:
+class Dosing:
     """Anlotinib cycle by cycle (protocol.md: 12 mg days 1-14 of 21; 12 → 10 → 8 mg): a dose
     reduced at the first cycle on or after an AE that asked for it, a cycle interrupted by an
     AE that began on one of its dosing days (AEACN INTERRUPTED)."""
@@ -564,7 +564,7 @@ def _scan(
             "status": "DISAPPEARED" if d == 0 else "MEASURED",
             "diameter_mm": d,
         }
-        for i, d in enumerate(_split(total))
+        for i, d in enumerate(split_sum(total))
     ]
     if course == "NE_THEN_SD" and k == 1:
         targets[2] = {**targets[2], "status": "NOT_ASSESSED", "diameter_mm": None}
@@ -642,7 +642,7 @@ def follow_course(
         key=lambda v: (v.planned_date, v.kind != VisitKind.TUMOUR_ASSESSMENT),
     )
     last_cycle = max((v.number for v in due if v.kind == VisitKind.CYCLE), default=0)
-    dosing = _Dosing(toxicities)
+    dosing = Dosing(toxicities)
     burden = Decimal(1)
     for visit in due:
         on = visit.planned_date

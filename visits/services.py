@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
 
 from crf.models import CaseReportForm, Visit, VisitKind
+from crf.services import once_per_subject
 from study.models import Subject
 from visits import schedule, selectors
 
@@ -58,6 +59,7 @@ def sync_schedule(subject: Subject) -> list[Visit]:
     closed = course.death_on is not None or course.study_end_on is not None
     existing = {v.code: v for v in Visit.objects.select_for_update().filter(subject=subject)}
     planned_codes = {item.code for item in planned}
+    changed: dict[str, set[str]] = {}  # visit code -> fields to write
     for code, held in existing.items():
         # protocol.md: TAs stop after progression (and, later, every visit after death or
         # study end): planned visits that no longer apply are marked so, never deleted.
@@ -69,7 +71,8 @@ def sync_schedule(subject: Subject) -> list[Visit]:
             applies = held.held_on is not None or held.missed
         if held.not_applicable == applies:
             held.not_applicable = not applies
-            held.save(update_fields=["not_applicable"])
+            changed.setdefault(code, set()).add("not_applicable")
+    new: list[Visit] = []
     for item in planned:
         visit = existing.get(item.code)
         fields = {
@@ -78,7 +81,7 @@ def sync_schedule(subject: Subject) -> list[Visit]:
             "window_end": item.window_end,
         }
         if visit is None:
-            existing[item.code] = Visit.objects.create(
+            visit = Visit(
                 subject=subject,
                 code=item.code,
                 kind=str(item.kind),
@@ -86,15 +89,29 @@ def sync_schedule(subject: Subject) -> list[Visit]:
                 not_applicable=closed,
                 **fields,
             )
+            new.append(visit)
+            existing[item.code] = visit
         elif (
-            # EOT's target is the decision to stop (its form's date): it follows it, held or not
-            (visit.held_on is None or visit.kind == VisitKind.END_OF_TREATMENT)
+            # EOT's target is the decision to stop (its form's date): it follows it, held or
+            # not; a visit held before it had a plan (a study data file's) gets it.
+            (
+                visit.held_on is None
+                or visit.kind == VisitKind.END_OF_TREATMENT
+                or visit.planned_date is None
+            )
             and not visit.missed
             and any(getattr(visit, k) != v for k, v in fields.items())
         ):
             for key, value in fields.items():
                 setattr(visit, key, value)
-            visit.save(update_fields=list(fields))
+            changed.setdefault(item.code, set()).update(fields)
+    # One INSERT for the new visits and one UPDATE for the changed ones, whatever their number.
+    if new:
+        Visit.objects.bulk_create(new)
+    if changed:
+        Visit.objects.bulk_update(
+            [existing[code] for code in changed], sorted(set().union(*changed.values()))
+        )
     record_survival_contacts(subject)
     return sorted(existing.values(), key=lambda v: (v.planned_date or dt.date.max, v.pk))
 
@@ -144,42 +161,76 @@ def record_survival_contacts(subject: Subject) -> None:
             visit.save(update_fields=["held_on"])
 
 
+def schedule_after_forms(subject: Subject, instances: Sequence[CaseReportForm], actor: Any) -> None:
+    """The visit hooks once for a batch of a subject's forms (crf.services.SubjectBatch):
+    the held dates of their visits, then the schedule, which holds the survival visits.
+    Held dates first, so a visit the forms held is never marked as no longer applying."""
+    record_held_dates(
+        [i.visit_id for i in instances if i.visit_id is not None and _held_by(i)]  # type: ignore[attr-defined]
+    )
+    if not sync_schedule(subject):
+        record_survival_contacts(subject)
+
+
+def _held_by(instance: CaseReportForm) -> bool:
+    from crf import registry
+
+    return registry.for_model(type(instance)).code in HELD_ON_FIELDS
+
+
+@once_per_subject(schedule_after_forms)
 def after_survival_contact(instance: CaseReportForm, actor: Any) -> None:
     record_survival_contacts(instance.subject)
 
 
+@once_per_subject(schedule_after_forms)
 def after_enrolment_or_exposure(instance: CaseReportForm, actor: Any) -> None:
     """ENR gives the planned Day 1, EX at C1D1 the actual one: the schedule follows."""
     sync_schedule(instance.subject)
 
 
+@once_per_subject(schedule_after_forms)
 def record_held_on(instance: CaseReportForm, actor: Any) -> None:
     """The visit was held on the earliest date of its forms (VSDAT, LBDAT, EXSTDAT, TADAT)."""
-    if instance.visit_id is None:
-        return
-    visit = Visit.objects.select_for_update().get(pk=instance.visit_id)
+    if instance.visit_id is not None:  # type: ignore[attr-defined]
+        record_held_dates([instance.visit_id])  # type: ignore[attr-defined]
+
+
+def record_held_dates(visit_ids: Sequence[int]) -> None:
+    """Each visit was held on the earliest date of its forms (HELD_ON_FIELDS): one query for
+    the dates of every form of these visits (a UNION), one UPDATE for those that changed."""
     from crf import registry
 
+    if not visit_ids:
+        return
+    visits = list(Visit.objects.select_for_update().filter(pk__in=set(visit_ids)).order_by("pk"))
+    kinds = {visit.kind for visit in visits}
     queries = []
     for code, field in HELD_ON_FIELDS.items():
         try:
             spec = registry.get(code)
         except KeyError:  # not registered (yet)
             continue
-        if visit.kind not in spec.visit_kinds:
+        if not kinds & set(spec.visit_kinds):
             continue
         queries.append(
-            spec.model.objects.filter(visit=visit, is_deleted=False)
+            spec.model.objects.filter(visit_id__in=[v.pk for v in visits], is_deleted=False)
             .exclude(**{field: None})
             .order_by()
-            .values_list(field, flat=True)
+            .values_list("visit_id", field)
         )
-    # One query for the visit's forms' dates (a UNION), whatever the number of forms.
-    dates = list(queries[0].union(*queries[1:], all=True)) if queries else []
-    held_on = min(dates) if dates else None
-    if visit.held_on != held_on:
-        visit.held_on = held_on
-        visit.save(update_fields=["held_on"])
+    earliest: dict[int, dt.date] = {}
+    if queries:
+        for visit_id, day in queries[0].union(*queries[1:], all=True):
+            if visit_id not in earliest or day < earliest[visit_id]:
+                earliest[visit_id] = day
+    changed = []
+    for visit in visits:
+        if visit.held_on != earliest.get(visit.pk):
+            visit.held_on = earliest.get(visit.pk)
+            changed.append(visit)
+    if changed:
+        Visit.objects.bulk_update(changed, ["held_on"])
 
 
 def why_not_missable(visit: Visit) -> str:

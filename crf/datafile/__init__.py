@@ -47,10 +47,10 @@ The package, by concern: ``document`` (the format, its keys, the order of visits
 """
 
 from crf.datafile.document import FORMAT, PARAMETERS, TARGET_ENROLMENT, visit_sort_key
-from crf.datafile.encoding import dumps
-from crf.datafile.export import export_document
+from crf.datafile.encoding import Stream, chunks, dumps
+from crf.datafile.export import export_document, export_stream
 from crf.datafile.importer import import_document
-from crf.datafile.parsing import DataFileError, parse
+from crf.datafile.parsing import DataFileError, Entries, parse, parse_lazily
 from crf.datafile.report import Error, FormChange, ImportReport, Summary
 
 __all__ = [
@@ -58,13 +58,18 @@ __all__ = [
     "PARAMETERS",
     "TARGET_ENROLMENT",
     "DataFileError",
+    "Entries",
     "Error",
     "FormChange",
     "ImportReport",
+    "Stream",
     "Summary",
+    "chunks",
     "dumps",
     "export_document",
+    "export_stream",
     "import_document",
     "parse",
+    "parse_lazily",
     "visit_sort_key",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.utils import timezone
@@ -16,6 +16,7 @@ from crf.datafile.document import (
     is_empty,
     visit_sort_key,
 )
+from crf.datafile.encoding import Stream
 from crf.registry import FormSpec, Variable
 from study import protocol
 from study.models import Site, StudyParameters, Subject
@@ -71,52 +72,57 @@ def _form_entries(spec: FormSpec, subject_ids: Sequence[int]) -> dict[int, list[
     return found
 
 
-def export_document(*, user: Any = None) -> dict[str, Any]:
-    """The study's clinical data as a study data file document.
+# Subjects read and written per chunk: a query per form model for each chunk.
+CHUNK = 250
+
+
+def export_stream(*, user: Any = None) -> dict[str, Any]:
+    """The study data file document with its subjects and screened persons as ``Stream``s
+    (crf.datafile.encoding): read from the database a chunk of subjects at a time while
+    the text is written, so an export of any size holds one chunk. Reads only.
 
     ``user`` None exports everything; otherwise only the subjects of
     ``Subject.objects.for_user(user)`` and only the sites the user may see, so
-    the file holds no trace of another site's subjects. Reads only.
+    the file holds no trace of another site's subjects.
     """
     from study.scoping import sites_for_user
 
     subjects_qs = Subject.objects.all() if user is None else Subject.objects.for_user(user)
-    subjects = list(subjects_qs.select_related("site"))
+    subjects = list(
+        subjects_qs.order_by().values_list("pk", "site__number", "subject_id", "screening_id")
+    )
     sites = Site.objects.all() if user is None else sites_for_user(user)
-    subject_ids = [s.pk for s in subjects]
-    forms: dict[int, list[tuple[Any, ...]]] = {}
-    for spec in registry.all_forms():
-        for subject_pk, entries in _form_entries(spec, subject_ids).items():
-            forms.setdefault(subject_pk, []).extend(entries)
-
-    def subject_forms(subject: Subject) -> list[dict[str, Any]]:
-        return [entry for _key, entry in sorted(forms.get(subject.pk, []), key=lambda e: e[0])]
-
-    enrolled = sorted(
-        (s for s in subjects if s.subject_id),
-        key=lambda s: (s.site.number, s.subject_id or ""),
-    )
-    screened = sorted(
-        (s for s in subjects if not s.subject_id),
-        key=lambda s: (s.site.number, s.screening_id),
-    )
+    enrolled = sorted((s for s in subjects if s[2]), key=lambda s: (s[1], s[2]))
+    screened = sorted((s for s in subjects if not s[2]), key=lambda s: (s[1], s[3]))
     return {
         "format": FORMAT,
         "study": protocol.STUDY_CODE,
         "created": timezone.now().astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         PARAMETERS: {TARGET_ENROLMENT: StudyParameters.objects.current().target_enrolment},
         "sites": [{"site": s.number, "name": s.name} for s in sites.order_by("number")],
-        "subjects": [
-            {
-                "site": s.site.number,
-                "subject_id": s.subject_id,
-                "screening_id": s.screening_id,
-                "forms": subject_forms(s),
-            }
-            for s in enrolled
-        ],
-        "screening": [
-            {"site": s.site.number, "screening_id": s.screening_id, "forms": subject_forms(s)}
-            for s in screened
-        ],
+        "subjects": Stream(_entries(enrolled, enrolled=True)),
+        "screening": Stream(_entries(screened, enrolled=False)),
     }
+
+
+def _entries(subjects: Sequence[tuple[Any, ...]], *, enrolled: bool) -> Iterator[dict[str, Any]]:
+    for start in range(0, len(subjects), CHUNK):
+        chunk = subjects[start : start + CHUNK]
+        forms: dict[int, list[tuple[Any, ...]]] = {}
+        for spec in registry.all_forms():
+            for subject_pk, entries in _form_entries(spec, [s[0] for s in chunk]).items():
+                forms.setdefault(subject_pk, []).extend(entries)
+        for pk, site, subject_id, screening_id in chunk:
+            entry: dict[str, Any] = {"site": site}
+            if enrolled:
+                entry["subject_id"] = subject_id
+            entry["screening_id"] = screening_id
+            entry["forms"] = [e for _key, e in sorted(forms.pop(pk, []), key=lambda e: e[0])]
+            yield entry
+
+
+def export_document(*, user: Any = None) -> dict[str, Any]:
+    """The study's clinical data as a study data file document (``export_stream`` with its
+    lists read whole). Reads only."""
+    document = export_stream(user=user)
+    return {k: list(v) if isinstance(v, Stream) else v for k, v in document.items()}

@@ -13,11 +13,9 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crf import audit, registry
-from crf.checks import CheckContext, run_checks
 from crf.datafile.document import (
     FORMAT,
     LISTS,
@@ -27,6 +25,7 @@ from crf.datafile.document import (
     is_empty,
     visit_sort_key,
 )
+from crf.datafile.parsing import Entries
 from crf.datafile.report import Error, FormChange, ImportReport, Summary
 from crf.datafile.values import Invalid, to_python
 from crf.models import (
@@ -40,7 +39,7 @@ from crf.models import (
     visit_kind_for_code,
 )
 from crf.registry import FormSpec, GroupSpec, Variable
-from crf.services import CheckError, Reason, StaleFormError, save_form
+from crf.services import CheckError, Reason, StaleFormError, SubjectBatch, save_form
 from crf.values import audit_text
 from study import protocol
 from study.models import Site, StudyParameters, Subject
@@ -68,8 +67,11 @@ class _FormEntry:
 class _Importer:
     """One import: walks the document, writes through the services, collects errors."""
 
-    def __init__(self, *, actor: AbstractBaseUser, reason: str, file_sha256: str) -> None:
+    def __init__(
+        self, *, actor: AbstractBaseUser, reason: str, file_sha256: str, batch: bool = True
+    ) -> None:
         self.actor = actor
+        self.batch = batch
         self.reason = Reason(ChangeReason.DATA_IMPORT, reason)
         self.sha = file_sha256
         self.errors: list[Error] = []
@@ -78,6 +80,7 @@ class _Importer:
         self.sites: dict[str, Site] = {}
         self.seen_screening: set[str] = set()
         self.seen_subject_ids: set[str] = set()
+        self.created: set[int] = set()  # subjects this import created (no forms yet)
 
     def fail(
         self, message: Any, *, subject: str = "", visit: str = "", form: str = "", var: str = ""
@@ -115,7 +118,7 @@ class _Importer:
             self.fail(_("Unknown key of the file."), var=key)
         lists = {key: document.get(key, []) for key in LISTS}
         for key, value in lists.items():
-            if not isinstance(value, list):
+            if not isinstance(value, list | Entries):
                 self.fail(_("This must be a list."), var=key)
                 lists[key] = []
         # Before any subject: the cap of every ENR in the file is the file's target.
@@ -288,6 +291,7 @@ class _Importer:
                 subject_id=subject.pk,
                 changes=changes,
             )
+            self.created.add(subject.pk)
             self.summary.subjects_created += 1
         elif subject.site_id != site.pk:
             self.fail(
@@ -338,17 +342,14 @@ class _Importer:
         subject = self._subject_row(entry, label) if usable else None
         if subject is None:
             return
-        log_records: dict[str, list[CaseReportForm]] = {}
-        # Registry order, then visit order: cross-form checks see the forms they depend on.
-        for form in sorted(forms, key=lambda f: f.sort_key):
-            self._save(subject, label, form, log_records)
+        self._save_forms(subject, label, sorted(forms, key=lambda f: f.sort_key))
         for hook in registry.after_import_hooks():
             try:
                 hook(
                     Subject.objects.get(pk=subject.pk),
                     self.actor,
                     file_sha256=self.sha,
-                    reason=self.reason,
+                    reason=self.reason.text,  # the hooks take the text (registry)
                 )
             except ValidationError as error:
                 for message in error.messages:
@@ -479,38 +480,6 @@ class _Importer:
         return records.pop(0) if records else None
 
     @staticmethod
-    def _complete(spec: FormSpec, form: _FormEntry, facts: Mapping[str, Any]) -> bool:
-        """Complete when every required variable, derived ones included, has a value, and
-        no check that applies only to a complete form (e.g. the SAE narrative when
-        AESER=Y) refuses it."""
-        data: dict[str, Any] = {v.name: form.values.get(v.field_name) for v in spec.variables}
-        check_data = dict(data)
-        for group in spec.groups:
-            check_data[group.name] = [
-                {v.name: row.get(v.field_name) for v in group.variables}
-                for row in form.groups[group.name]
-            ]
-        if spec.derive is not None:
-            derived = spec.derive(check_data, facts)
-            data.update(derived)
-            check_data.update(derived)
-        if not all(not is_empty(data.get(v.name)) for v in spec.variables if v.required):
-            return False
-        today = timezone.localdate()
-        hard = {
-            complete: {
-                f.check
-                for f in run_checks(
-                    spec.checks,
-                    check_data,
-                    CheckContext(today=today, facts=facts, complete=complete),
-                ).hard
-            }
-            for complete in (False, True)
-        }
-        return hard[True] <= hard[False]
-
-    @staticmethod
     def _changes(spec: FormSpec, current: CaseReportForm, form: _FormEntry) -> tuple[str, ...]:
         """The input variables and groups whose values differ from the database."""
         changed = [
@@ -525,44 +494,90 @@ class _Importer:
                 changed.append(group.name)
         return tuple(changed)
 
+    def _save_forms(self, subject: Subject, label: str, forms: Sequence[_FormEntry]) -> None:
+        """Save the subject's forms in order (registry, then visit: cross-form checks see the
+        forms they depend on): as one unit of work (crf.services.SubjectBatch), or, without
+        ``batch``, each through save_form with its hooks (the reference the batch is held to).
+        """
+        visits = {v.code: v for v in Visit.objects.filter(subject=subject)}
+        wanted = {f.visit_code for f in forms if not f.spec.is_log} - set(visits)
+        if self.batch and wanted:  # the schedule dates them when the subject's forms are in
+            new = [
+                Visit(subject=subject, code=code, **_kind(code))
+                for code in sorted(wanted, key=visit_sort_key)
+            ]
+            visits.update((visit.code, visit) for visit in Visit.objects.bulk_create(new))
+        batch = (
+            SubjectBatch(
+                actor=self.actor,
+                subject=subject,
+                reason=self.reason,
+                source=AuditSource.IMPORT,
+                file_sha256=self.sha,
+            )
+            if self.batch
+            else None
+        )
+        log_records: dict[str, list[CaseReportForm]] = {}
+        for form in forms:
+            self._save(batch, subject, label, form, visits, log_records)
+        if batch is None:
+            return
+        try:
+            batch.finish()
+        except ValidationError as error:
+            for key, messages in _message_items(error):
+                for message in messages:
+                    self.fail(message, subject=label, var=key)
+
     def _save(
         self,
+        batch: SubjectBatch | None,
         subject: Subject,
         label: str,
         form: _FormEntry,
+        visits: dict[str, Visit],
         log_records: dict[str, list[CaseReportForm]],
     ) -> None:
         spec = form.spec
         where = {"subject": label, "visit": form.visit_code, "form": spec.code}
         visit = None
         if not spec.is_log:
-            kind, number = visit_kind_for_code(form.visit_code)
-            visit = Visit.objects.get_or_create(
-                subject=subject, code=form.visit_code, defaults={"kind": kind, "number": number}
-            )[0]
-        current = self._existing(subject, form, visit, log_records)
+            visit = visits.get(form.visit_code)
+            if visit is None:
+                visit = Visit.objects.get_or_create(
+                    subject=subject, code=form.visit_code, defaults=_kind(form.visit_code)
+                )[0]
+                visits[visit.code] = visit
+        current = None
+        if subject.pk not in self.created:  # a subject created by this import has no forms
+            current = self._existing(subject, form, visit, log_records)
         changes: tuple[str, ...] = ()
         if current is not None:
             changes = self._changes(spec, current, form)
             if not changes:
                 self.summary.forms_unchanged += 1
                 return
-        facts = registry.subject_facts(subject, visit)
+        arguments: dict[str, Any] = {
+            "spec": spec,
+            "visit": visit,
+            "instance": current,
+            "values": form.values,
+            "groups": form.groups if spec.groups else None,
+            "complete": None,  # complete when it passes as complete (crf.datafile)
+        }
         try:
-            save_form(
-                actor=self.actor,
-                spec=spec,
-                subject=subject,
-                visit=visit,
-                instance=current,
-                values=form.values,
-                groups=form.groups if spec.groups else None,
-                complete=self._complete(spec, form, facts),
-                reason=self.reason,
-                source=AuditSource.IMPORT,
-                file_sha256=self.sha,
-                facts=facts,
-            )
+            if batch is not None:
+                batch.save(**arguments)
+            else:
+                save_form(
+                    actor=self.actor,
+                    subject=subject,
+                    reason=self.reason,
+                    source=AuditSource.IMPORT,
+                    file_sha256=self.sha,
+                    **arguments,
+                )
         except CheckError as error:
             for finding in error.findings:
                 self.fail(finding.message, **where, var=finding.variable)
@@ -581,6 +596,11 @@ class _Importer:
         else:
             self.summary.forms_changed += 1
             self.changed_forms.append(FormChange(label, form.visit_code, spec.code, changes))
+
+
+def _kind(code: str) -> dict[str, Any]:
+    kind, number = visit_kind_for_code(code)
+    return {"kind": kind, "number": number}
 
 
 def _fields(group: GroupSpec) -> list[str]:
@@ -612,22 +632,26 @@ def import_document(
     reason: str,
     file_sha256: str,
     dry_run: bool = False,
+    batch: bool = True,
 ) -> ImportReport:
     """Import a study data file: all or nothing, every hard edit check, audited.
 
     Runs in one transaction: creates absent sites and subjects (audited, source
-    import), saves every form through ``crf.services.save_form`` in registry order
-    (so cross-form checks see the forms before: IC before IE before ENR), then
+    import), saves each subject's forms in registry order (so cross-form checks see
+    the forms before: IC before IE before ENR) as one unit of work
+    (``crf.services.SubjectBatch``: the checks, audit entries and after-save effects of
+    ``save_form``, the hooks that follow the subject's state run once per subject), then
     runs the registry's after-import hooks (subject status) for each subject.
-    Any error, or ``dry_run``, rolls everything back; the report lists every
-    error as ``subject / visit / form / variable: message`` and what the import
-    changes. Every audit entry carries the reason (code DATA_IMPORT, the given
-    text) and the file's SHA-256. Raises ValidationError when a real import has
-    no reason.
+    ``batch=False`` saves each form through ``save_form`` instead (slower; the
+    reference the batch is tested against). Any error, or ``dry_run``, rolls
+    everything back; the report lists every error as ``subject / visit / form /
+    variable: message`` and what the import changes. Every audit entry carries the
+    reason (code DATA_IMPORT, the given text) and the file's SHA-256. Raises
+    ValidationError when a real import has no reason.
     """
     if not dry_run and not reason.strip():
         raise ValidationError({"reason": _("Give a reason for the import.")})
-    importer = _Importer(actor=actor, reason=reason.strip(), file_sha256=file_sha256)
+    importer = _Importer(actor=actor, reason=reason.strip(), file_sha256=file_sha256, batch=batch)
     form_codes = [spec.code for spec in registry.all_forms()]
     try:
         with transaction.atomic():

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from crf.datafile import dumps, export_document
+from crf.datafile import Stream, chunks, export_stream
 
 
 class Command(BaseCommand):
@@ -27,13 +27,24 @@ class Command(BaseCommand):
             user = get_user_model().objects.filter(username=options["user"]).first()
             if user is None:
                 raise CommandError(f"No user {options['user']!r}.")
-        document = export_document(user=user)
-        text = dumps(document)
+        # Written a chunk of subjects at a time (crf.datafile.export_stream): an export of
+        # any size holds one chunk, never the whole study.
+        document = export_stream(user=user)
+        counts = {"subjects": 0, "screening": 0}
+
+        def counted(key: str, items: Stream) -> Any:
+            for item in items:
+                counts[key] += 1
+                yield item
+
+        document |= {k: Stream(counted(k, document[k])) for k in counts}
         if options["file"] == "-":
-            self.stdout.write(text, ending="")
+            for chunk in chunks(document):
+                self.stdout.write(chunk, ending="")
             return
-        Path(options["file"]).write_text(text, encoding="utf-8")
+        with Path(options["file"]).open("w", encoding="utf-8") as out:
+            out.writelines(chunks(document))
         self.stderr.write(
-            f"Wrote {options['file']}: {len(document['subjects'])} subjects, "
-            f"{len(document['screening'])} screened persons never enrolled."
+            f"Wrote {options['file']}: {counts['subjects']} subjects, "
+            f"{counts['screening']} screened persons never enrolled."
         )

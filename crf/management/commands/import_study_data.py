@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from crf.datafile import DataFileError, ImportReport, import_document, parse
+from crf.datafile import DataFileError, ImportReport, import_document, parse_lazily
 from study.models import Role
 from study.roles import IMPORT, perm
 
@@ -44,7 +44,9 @@ class Command(BaseCommand):
         raw = sys.stdin.buffer.read() if options["file"] == "-" else self._read(options["file"])
         sha = hashlib.sha256(raw).hexdigest()
         try:
-            document = parse(raw.decode("utf-8-sig"))
+            text = raw.decode("utf-8-sig")
+            del raw  # the text is kept, and each subject read from it in turn
+            document = parse_lazily(text)
         except (UnicodeDecodeError, DataFileError) as error:
             raise CommandError(f"{options['file']}: {error}") from None
         actor = self._actor(options["user"])
