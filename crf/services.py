@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -486,9 +485,6 @@ def save_form(
         obj, entries = written
         audit.append(entries)
         _sync_findings(spec, obj, draft.soft)
-        batch = _BATCH.get()
-        if batch is not None and batch.subject.pk == obj.subject_id:
-            batch.saved_elsewhere(obj)
         for hook in registry.after_save_hooks(spec.code):
             hook(obj, actor)
         return obj
@@ -697,7 +693,6 @@ def _finding_row(spec: FormSpec, obj: CaseReportForm, finding: Finding) -> Check
 # subject_hook(subject, instances, actor): an after-save hook's form for a batch of forms
 SubjectHook = Callable[[Subject, Sequence[CaseReportForm], Any], None]
 _ONCE_PER_SUBJECT: dict[Callable[..., Any], SubjectHook] = {}
-_BATCH: ContextVar[SubjectBatch | None] = ContextVar("crf_subject_batch", default=None)
 
 _Hook = TypeVar("_Hook", bound=Callable[..., Any])
 
@@ -724,15 +719,15 @@ class SubjectBatch:
 
     Each ``save`` runs the same derivations and checks (``_draft``: the form's checks,
     the shared rules, the required values) with the subject's facts as its earlier forms
-    leave them, and writes the form and its rows at once, so the next form's facts read
-    them. What ``save_form`` does after each save is gathered: the audit entries (one per
-    value, chained in order) are appended in one INSERT before any hook reads the trail
-    and at the end; hooks declared ``once_per_subject`` run once in ``finish``; the others
-    run after their form, as in ``save_form``. ``finish`` then records the soft findings of
-    every form saved, checked against the subject as the batch leaves it (its schedule
-    included). Use inside the caller's transaction; the subject stays locked until it
-    commits. The caller reads the subject's existing forms after the batch is made (the
-    lock) and passes them as ``instance``.
+    leave them, writes the form, its rows and its soft findings at once (so the next
+    form's facts read them), and gathers the rest of what ``save_form`` does: the audit
+    entries (one per value, chained in order) are appended in one INSERT before any hook
+    reads the trail and at the end; hooks declared ``once_per_subject`` run once in
+    ``finish``, and also before the first form of a visit that has no plan yet (they keep
+    the schedule, which may plan it: its window is one of the form's facts); the other
+    hooks run after their form, as in ``save_form``. Use inside the caller's transaction;
+    the subject stays locked until it commits. The caller reads the subject's existing
+    forms after the batch is made (the lock) and passes them as ``instance``.
     """
 
     def __init__(
@@ -753,8 +748,8 @@ class SubjectBatch:
         self.today = today or site_today(subject)
         self._entries: list[dict[str, Any]] = []
         self._deferred: dict[SubjectHook, list[CaseReportForm]] = {}
-        self._saved: dict[tuple[str, int], tuple[FormSpec, CaseReportForm, _Draft]] = {}
-        self._elsewhere: set[tuple[str, int]] = set()
+        self._visits: dict[int, Visit] = {}  # as the hooks last left them
+        self._unplanned: set[int] = set()  # visits whose first form ran the hooks
 
     def save(
         self,
@@ -772,6 +767,13 @@ class SubjectBatch:
         _check_visit(spec, self.subject, visit)
         if instance is not None and instance.is_deleted:
             raise StaleFormError(instance)
+        if visit is not None:
+            visit = self._visits.get(visit.pk, visit)
+            if visit.planned_date is None and visit.pk not in self._unplanned:
+                self._unplanned.add(visit.pk)
+                if self._deferred:
+                    self._run_deferred()
+                    visit = self._visits.get(visit.pk, visit)
         draft = _draft(
             spec=spec,
             current=instance,
@@ -804,12 +806,18 @@ class SubjectBatch:
                 return instance
             obj, entries = written
             self._entries += entries
+            if instance is None:  # a new form has no finding yet: only those that fire
+                if draft.soft:
+                    keyed = {(f.check, f.variable): f for f in draft.soft}
+                    CheckFinding.objects.bulk_create(
+                        [_finding_row(spec, obj, f) for f in keyed.values()]
+                    )
+            else:
+                _sync_findings(spec, obj, draft.soft)
             if now_hooks:
                 self._flush()
-                with self._running_hooks():
-                    for hook in now_hooks:
-                        hook(obj, self.actor)
-        self._saved[(obj._meta.label, obj.pk)] = (spec, obj, draft)
+                for hook in now_hooks:
+                    hook(obj, self.actor)
         for hook in hooks:
             if hook in _ONCE_PER_SUBJECT:
                 instances = self._deferred.setdefault(_ONCE_PER_SUBJECT[hook], [])
@@ -817,71 +825,26 @@ class SubjectBatch:
                     instances.append(obj)
         return obj
 
-    def saved_elsewhere(self, obj: CaseReportForm) -> None:
-        """``save_form`` saved a form of this subject while the batch runs (a hook)."""
-        self._elsewhere.add((obj._meta.label, obj.pk))
-
     def finish(self) -> None:
-        """Append what is left of the trail, run the per-subject hooks once each (in the
-        order first needed), then record the soft findings of the batch's forms."""
+        """Append what is left of the trail and run the per-subject hooks once each (in the
+        order first needed)."""
+        self._run_deferred()
         self._flush()
-        with self._running_hooks():
-            while self._deferred:
-                subject_hook = next(iter(self._deferred))
-                instances = self._deferred.pop(subject_hook)
-                subject_hook(self.subject, instances, self.actor)
-        self._record_findings()
 
-    @contextmanager
-    def _running_hooks(self) -> Iterator[None]:
-        """While hooks run, a form they save through ``save_form`` is told to the batch."""
-        token = _BATCH.set(self)
-        try:
-            yield
-        finally:
-            _BATCH.reset(token)
+    def _run_deferred(self) -> None:
+        self._flush()
+        while self._deferred:
+            subject_hook = next(iter(self._deferred))
+            instances = self._deferred.pop(subject_hook)
+            subject_hook(self.subject, instances, self.actor)
+        self._visits = {v.pk: v for v in Visit.objects.filter(subject=self.subject)}
+
+    def flush(self) -> None:
+        """Append the audit entries gathered so far (before another service writes to the
+        subject's trail, so the trail keeps the order of the changes)."""
+        self._flush()
 
     def _flush(self) -> None:
         if self._entries:
             entries, self._entries = self._entries, []
             audit.append(entries)
-
-    def _record_findings(self) -> None:
-        """The soft findings of every form of the batch, as ``save_form`` records them, with
-        the facts of the subject as the batch leaves it: one Facts per visit, read once."""
-        saved = {k: v for k, v in self._saved.items() if k not in self._elsewhere}
-        if not saved:
-            return
-        visits = {v.pk: v for v in Visit.objects.filter(subject=self.subject)}
-        facts: dict[int | None, Mapping[str, Any]] = {}
-        firing: dict[tuple[str, int], tuple[FormSpec, CaseReportForm, list[Finding]]] = {}
-        for key, (spec, obj, draft) in saved.items():
-            visit = visits.get(obj.visit_id) if obj.visit_id is not None else None
-            if obj.visit_id not in facts:
-                facts[obj.visit_id] = registry.subject_facts(self.subject, visit)
-            context = CheckContext(
-                today=self.today, facts=facts[obj.visit_id], complete=draft.complete
-            )
-            firing[key] = (spec, obj, list(run_checks(spec.checks, draft.check_data, context).soft))
-        open_findings: dict[tuple[str, int], list[CheckFinding]] = {}
-        for finding in CheckFinding.objects.filter(
-            subject_id=self.subject.pk, status=FindingStatus.OPEN
-        ):
-            open_findings.setdefault((finding.object_model, finding.object_id), []).append(finding)
-        new: list[CheckFinding] = []
-        stale: list[int] = []
-        for key, (spec, obj, soft) in firing.items():
-            known = {(f.check_code, f.variable): f for f in open_findings.get(key, [])}
-            wanted = {(f.check, f.variable): f for f in soft}
-            new += [
-                _finding_row(spec, obj, finding)
-                for code, finding in wanted.items()
-                if code not in known
-            ]
-            stale += [f.pk for code, f in known.items() if code not in wanted]
-        if new:
-            CheckFinding.objects.bulk_create(new)
-        if stale:
-            CheckFinding.objects.filter(pk__in=stale).update(
-                status=FindingStatus.RESOLVED, resolved_at=timezone.now()
-            )

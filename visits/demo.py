@@ -19,8 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from crf import registry
-from crf.models import Visit, VisitKind
-from crf.services import save_form
+from crf.models import AuditSource, Visit, VisitKind
+from crf.services import SubjectBatch, save_form
 from study import protocol
 from study.models import Subject
 from visits.selectors import visit_facts
@@ -427,7 +427,17 @@ def _enter(
     facts: dict[str, Any] | None = None,
     complete: bool = True,
     groups: dict[str, Any] | None = None,
+    batch: SubjectBatch | None = None,
 ) -> Any:
+    if batch is not None:  # the same checks and audit, the schedule kept once (follow_course)
+        return batch.save(
+            spec=registry.get(code),
+            visit=visit,
+            values=values,
+            groups=groups,
+            complete=complete,
+            facts=facts,
+        )
     return save_form(
         actor=actor,
         spec=registry.get(code),
@@ -451,6 +461,7 @@ def record_assessments(
     burden: Decimal = Decimal(1),
     toxicities: Sequence[Toxicity] = (),
     labs: bool = True,
+    batch: SubjectBatch | None = None,
 ) -> dict[str, Any]:
     """VS, LB and CP of one visit (CP only where the visit has it), all on ``on``; returns
     the visit's facts.
@@ -469,6 +480,7 @@ def record_assessments(
         vital_values(p, on, key=key, day1=facts.get("DAY1"), toxicities=toxicities),
         today=today,
         facts=facts,
+        batch=batch,
     )
     if not labs:
         return facts
@@ -480,6 +492,7 @@ def record_assessments(
         lab_values(p, on, key=key, burden=burden, toxicities=toxicities),
         today=today,
         facts=facts,
+        batch=batch,
     )
     if visit.kind in registry.get("CP").visit_kinds:
         _enter(
@@ -490,6 +503,7 @@ def record_assessments(
             {"ascites": p.ascites, "encephalopathy": "NONE"},
             today=today,
             facts={**facts, "LB_TBIL": lab.tbil, "LB_ALB": lab.alb, "LB_INR": lab.inr},
+            batch=batch,
         )
     return facts
 
@@ -551,6 +565,7 @@ def _scan(
     k: int,
     scanned: dt.date,
     today: dt.date,
+    batch: SubjectBatch | None = None,
 ) -> None:
     """The TA of ``visit``: baseline (k = 0) or TAk of ``course``, three targets and one
     non-target (peritoneum)."""
@@ -584,7 +599,9 @@ def _scan(
         ],
         "NL": [],
     }
-    _enter(actor, subject, "TA", visit, values, groups=groups, today=today, facts=facts)
+    _enter(
+        actor, subject, "TA", visit, values, groups=groups, today=today, facts=facts, batch=batch
+    )
 
 
 def record_screening(actor: Any, subject: Subject, *, on: dt.date, today: dt.date) -> None:
@@ -616,9 +633,14 @@ def follow_course(
     sums of ``course``, up to the scan that shows progression, after which the outcomes
     builder ends treatment. Nothing is dated after ``today``; the visits not yet due stay
     planned. ``toxicities`` shape the labs, blood pressure and dosing; ``gaps`` are the only
-    holes."""
+    holes.
+
+    The subject's forms are saved as one unit of work (crf.services.SubjectBatch: the same
+    checks and audit entries as save_form, the schedule and held dates kept once at the
+    end rather than after every form)."""
     visits = {v.code: v for v in sync_schedule(subject)}
-    record_assessments(actor, subject, visits["SCR"], on=screened_on, today=today)
+    batch = SubjectBatch(actor=actor, subject=subject, source=AuditSource.WEB, today=today)
+    record_assessments(actor, subject, visits["SCR"], on=screened_on, today=today, batch=batch)
     _scan(
         actor,
         subject,
@@ -627,6 +649,7 @@ def follow_course(
         k=0,
         scanned=day1 - dt.timedelta(days=3),
         today=today,
+        batch=batch,
     )
     last_k = progression_assessment(course)
     ends = progression_on(course, day1, today) or today
@@ -648,12 +671,22 @@ def follow_course(
         on = visit.planned_date
         assert on is not None
         if visit.kind == VisitKind.TUMOUR_ASSESSMENT:
-            _scan(actor, subject, visit, course=course, k=visit.number, scanned=on, today=today)
+            _scan(
+                actor,
+                subject,
+                visit,
+                course=course,
+                k=visit.number,
+                scanned=on,
+                today=today,
+                batch=batch,
+            )
             baseline = course_sum(course, 0)
             burden = course_sum(course, visit.number) / baseline
             continue
         n = visit.number
         if n == gaps.missed_cycle and n != last_cycle:
+            batch.flush()  # the trail in order: the forms before, then the missed visit
             declare_missed(actor=actor, visit=visit, reason=gaps.missed_reason)
             continue
         if n == last_cycle and gaps.overdue_last_cycle:
@@ -667,6 +700,7 @@ def follow_course(
             burden=burden,
             toxicities=toxicities,
             labs=not (n == last_cycle and gaps.labs_missing_last_cycle),
+            batch=batch,
         )
         values, complete = dosing.cycle(on, today=today, forgotten=n == gaps.doses_forgotten_cycle)
         _enter(
@@ -678,4 +712,6 @@ def follow_course(
             today=today,
             complete=complete,
             facts=facts,
+            batch=batch,
         )
+    batch.finish()
