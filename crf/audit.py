@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connections, router, transaction
+from django.db import connections, router
 
 from crf import guard
 from crf.models import AuditChain, AuditEntry
@@ -58,13 +58,10 @@ def _lock_chain(key: str) -> AuditChain:
     existing = AuditChain.objects.select_for_update().filter(key=key).first()
     if existing is not None:  # the usual case: no savepoint needed
         return existing
-    try:
-        with transaction.atomic():
-            return AuditChain.objects.select_for_update().get_or_create(
-                key=key, defaults={"head_hash": GENESIS}
-            )[0]
-    except IntegrityError:  # created by a concurrent transaction: lock the winner's row
-        return AuditChain.objects.select_for_update().get(key=key)
+    # A new chain (a new subject): created unless a concurrent transaction created it
+    # first, then locked; no savepoint needed.
+    AuditChain.objects.bulk_create([AuditChain(key=key, head_hash=GENESIS)], ignore_conflicts=True)
+    return AuditChain.objects.select_for_update().get(key=key)
 
 
 def append(entries: list[dict[str, Any]]) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -727,7 +726,8 @@ class SubjectBatch:
     the schedule, which may plan it: its window is one of the form's facts); the other
     hooks run after their form, as in ``save_form``. Use inside the caller's transaction;
     the subject stays locked until it commits. The caller reads the subject's existing
-    forms after the batch is made (the lock) and passes them as ``instance``.
+    forms after the batch is made (the lock) and passes them as ``instance``. A save that
+    raises writes nothing; a hook that raises fails the unit (the caller rolls back).
     """
 
     def __init__(
@@ -787,37 +787,36 @@ class SubjectBatch:
             raise CheckError(spec, draft.hard)
         hooks = registry.after_save_hooks(spec.code)
         now_hooks = [hook for hook in hooks if hook not in _ONCE_PER_SUBJECT]
+        written = _write(
+            draft,
+            actor=self.actor,
+            subject=self.subject,
+            visit=visit,
+            groups=groups,
+            reason=self.reason,
+            source=self.source,
+            file_sha256=self.file_sha256,
+        )
+        if written is None:
+            assert instance is not None
+            return instance
+        obj, entries = written
+        self._entries += entries
+        if instance is None:  # a new form has no finding yet: only those that fire
+            if draft.soft:
+                keyed = {(f.check, f.variable): f for f in draft.soft}
+                CheckFinding.objects.bulk_create(
+                    [_finding_row(spec, obj, f) for f in keyed.values()]
+                )
+        else:
+            _sync_findings(spec, obj, draft.soft)
         if now_hooks:
-            self._flush()  # a hook reads the trail as save_form leaves it
-        # A hook that refuses the save (the enrolment cap) undoes it, as in save_form.
-        with transaction.atomic() if now_hooks else nullcontext():
-            written = _write(
-                draft,
-                actor=self.actor,
-                subject=self.subject,
-                visit=visit,
-                groups=groups,
-                reason=self.reason,
-                source=self.source,
-                file_sha256=self.file_sha256,
-            )
-            if written is None:
-                assert instance is not None
-                return instance
-            obj, entries = written
-            self._entries += entries
-            if instance is None:  # a new form has no finding yet: only those that fire
-                if draft.soft:
-                    keyed = {(f.check, f.variable): f for f in draft.soft}
-                    CheckFinding.objects.bulk_create(
-                        [_finding_row(spec, obj, f) for f in keyed.values()]
-                    )
-            else:
-                _sync_findings(spec, obj, draft.soft)
-            if now_hooks:
-                self._flush()
-                for hook in now_hooks:
-                    hook(obj, self.actor)
+            # A hook reads the trail as save_form leaves it. One that refuses the save (the
+            # enrolment cap) fails the unit: no savepoint undoes this form alone (two more
+            # queries a form), the caller rolls its transaction back (the import does).
+            self._flush()
+            for hook in now_hooks:
+                hook(obj, self.actor)
         for hook in hooks:
             if hook in _ONCE_PER_SUBJECT:
                 instances = self._deferred.setdefault(_ONCE_PER_SUBJECT[hook], [])

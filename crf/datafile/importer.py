@@ -81,6 +81,8 @@ class _Importer:
         self.seen_screening: set[str] = set()
         self.seen_subject_ids: set[str] = set()
         self.created: set[int] = set()  # subjects this import created (no forms yet)
+        self.known: dict[str, Subject] | None = None  # by screening number
+        self.subject_ids: dict[str, str] = {}  # subject ID -> screening number
 
     def fail(
         self, message: Any, *, subject: str = "", visit: str = "", form: str = "", var: str = ""
@@ -263,16 +265,15 @@ class _Importer:
         """The subject of the entry: matched by screening number, else created (audited)."""
         site = self.sites[entry["site"]]
         screening_id, subject_id = entry["screening_id"], entry.get("subject_id")
-        subject = Subject.objects.filter(screening_id=screening_id).first()
-        taken = (
-            Subject.objects.filter(subject_id=subject_id).exclude(screening_id=screening_id).first()
-            if subject_id
-            else None
-        )
-        if taken is not None:
+        if self.known is None:  # every subject of the database, read once
+            self.known = {s.screening_id: s for s in Subject.objects.all()}
+            self.subject_ids = {s.subject_id: k for k, s in self.known.items() if s.subject_id}
+        subject = self.known.get(screening_id)
+        taken = self.subject_ids.get(subject_id) if subject_id else None
+        if taken is not None and taken != screening_id:
             self.fail(
                 _("Subject ID %(id)s belongs to screening number %(other)s in the database.")
-                % {"id": subject_id, "other": taken.screening_id},
+                % {"id": subject_id, "other": taken},
                 subject=label,
                 var="subject_id",
             )
@@ -281,6 +282,9 @@ class _Importer:
             subject = Subject.objects.create(
                 site=site, screening_id=screening_id, subject_id=subject_id
             )
+            self.known[screening_id] = subject
+            if subject_id:
+                self.subject_ids[subject_id] = screening_id
             changes = [("SITE", None, site.number), ("SCREENING_ID", None, screening_id)]
             if subject_id:
                 changes.append(("SUBJECT_ID", None, subject_id))
@@ -312,6 +316,8 @@ class _Importer:
                 return None
             subject.subject_id = subject_id
             subject.save(update_fields=["subject_id"])
+            if subject_id:
+                self.subject_ids[subject_id] = screening_id
             self._audit(
                 action=AuditAction.UPDATE,
                 form_code="SUBJ",
@@ -320,9 +326,10 @@ class _Importer:
                 changes=[("SUBJECT_ID", None, subject_id)],
             )
             self.summary.subjects_changed += 1
-        Visit.objects.get_or_create(
-            subject=subject, code="SCR", defaults={"kind": VisitKind.SCREENING, "number": 0}
-        )
+        if not (self.batch and subject.pk in self.created):  # else with its other visits
+            Visit.objects.get_or_create(
+                subject=subject, code="SCR", defaults={"kind": VisitKind.SCREENING, "number": 0}
+            )
         return subject
 
     def _subject(self, entry: Any, *, enrolled: bool) -> None:
@@ -499,8 +506,11 @@ class _Importer:
         forms they depend on): as one unit of work (crf.services.SubjectBatch), or, without
         ``batch``, each through save_form with its hooks (the reference the batch is held to).
         """
-        visits = {v.code: v for v in Visit.objects.filter(subject=subject)}
+        new_subject = self.batch and subject.pk in self.created
+        visits = {} if new_subject else {v.code: v for v in Visit.objects.filter(subject=subject)}
         wanted = {f.visit_code for f in forms if not f.spec.is_log} - set(visits)
+        if new_subject:
+            wanted.add("SCR")  # every subject has its screening visit
         if self.batch and wanted:  # the schedule dates them when the subject's forms are in
             new = [
                 Visit(subject=subject, code=code, **_kind(code))
