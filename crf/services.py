@@ -3,6 +3,10 @@
 ``save_form`` and ``delete_form`` are the only ways clinical rows change (the
 models refuse any other ``save()``), so no path — web form, import, admin or
 shell — can skip the edit checks, the reason for change or the audit trail.
+``SubjectBatch`` saves many forms of one subject (the study data file import, the
+demo) by the same steps as ``save_form`` (``_draft`` checks, ``_write`` writes),
+gathering what follows each save (the audit INSERT, the hooks that keep the
+subject's state) so it runs once for the subject.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from crf.models import (
     FormStatus,
     RepeatingRow,
     Visit,
+    visit_kind_for_code,
 )
 from crf.registry import FormSpec, GroupSpec, Variable
 from crf.values import audit_text
@@ -180,7 +185,7 @@ def site_today(subject: Subject) -> dt.date:
 def _variable_findings(
     spec: FormSpec, variable: Variable, value: Any, today: dt.date, row: int | None = None
 ) -> list[Finding]:
-    label = capfirst(str(variable.field.verbose_name))
+    label = capfirst(variable.field.verbose_name)  # lazy: translated only for a finding
     findings: list[Finding | None] = []
     if (variable.is_date or variable.is_partial_date) and variable.name not in spec.future_dates:
         findings.append(future_date_finding(variable.name, value, today, label=label, row=row))
@@ -700,8 +705,9 @@ def once_per_subject(subject_hook: SubjectHook) -> Callable[[_Hook], _Hook]:
     """Declare the per-subject form of an after-save hook (a decorator on the hook).
 
     In a ``SubjectBatch`` the hook is not run after each form: ``subject_hook(subject,
-    instances, actor)`` runs once when the batch finishes, with every form of the batch
-    that would have run it. Hooks declaring the same ``subject_hook`` run it once. For
+    instances, actor)`` runs once when the batch finishes (and before the first form of a
+    visit not yet planned), with every form of the batch that would have run it since.
+    Hooks declaring the same ``subject_hook`` run it once. For
     hooks whose effect is the subject's state as its forms leave it (the visit schedule,
     held dates, TEAE), not a record of each save; every other hook runs after each form.
     """
@@ -739,7 +745,9 @@ class SubjectBatch:
         source: str = AuditSource.IMPORT,
         file_sha256: str = "",
         today: dt.date | None = None,
+        new_subject: bool = False,
     ) -> None:
+        """``new_subject``: the subject was just created (it has no visit yet)."""
         if not transaction.get_connection().in_atomic_block:
             raise RuntimeError("A SubjectBatch runs inside a transaction.")
         Subject.objects.select_for_update().filter(pk=subject.pk).first()
@@ -748,8 +756,21 @@ class SubjectBatch:
         self.today = today or site_today(subject)
         self._entries: list[dict[str, Any]] = []
         self._deferred: dict[SubjectHook, list[CaseReportForm]] = {}
-        self._visits: dict[int, Visit] = {}  # as the hooks last left them
+        # The subject's visits by code, as the hooks last left them (read when first asked).
+        self._visits: dict[str, Visit] | None = {} if new_subject else None
         self._unplanned: set[int] = set()  # visits whose first form ran the hooks
+
+    def visit(self, code: str) -> Visit:
+        """The subject's visit ``code``, created (kind and number from the code) when absent:
+        the schedule dates it when the hooks next run."""
+        if self._visits is None:
+            self._visits = {v.code: v for v in Visit.objects.filter(subject=self.subject)}
+        visit = self._visits.get(code)
+        if visit is None:
+            kind, number = visit_kind_for_code(code)
+            visit = Visit.objects.create(subject=self.subject, code=code, kind=kind, number=number)
+            self._visits[code] = visit
+        return visit
 
     def save(
         self,
@@ -768,12 +789,12 @@ class SubjectBatch:
         if instance is not None and instance.is_deleted:
             raise StaleFormError(instance)
         if visit is not None:
-            visit = self._visits.get(visit.pk, visit)
+            visit = self._fresh(visit)
             if visit.planned_date is None and visit.pk not in self._unplanned:
                 self._unplanned.add(visit.pk)
                 if self._deferred:
                     self._run_deferred()
-                    visit = self._visits.get(visit.pk, visit)
+                    visit = self._fresh(visit)
         draft = _draft(
             spec=spec,
             current=instance,
@@ -836,7 +857,15 @@ class SubjectBatch:
             subject_hook = next(iter(self._deferred))
             instances = self._deferred.pop(subject_hook)
             subject_hook(self.subject, instances, self.actor)
-        self._visits = {v.pk: v for v in Visit.objects.filter(subject=self.subject)}
+        self._visits = None  # the hooks may have planned, moved or added visits
+
+    def _fresh(self, visit: Visit) -> Visit:
+        """``visit`` as the hooks last left it."""
+        if self._visits is None:
+            self.visit(visit.code)
+        assert self._visits is not None
+        fresh = self._visits.get(visit.code)
+        return fresh if fresh is not None and fresh.pk == visit.pk else visit
 
     def flush(self) -> None:
         """Append the audit entries gathered so far (before another service writes to the

@@ -325,6 +325,11 @@ class _Subject:
             ],
             "NL": [],
         }
+        if k and course_response(course, k) == "PD" and self.index % 2:
+            # Half of the progressions show a new lesion too (RECIST 1.1 §4.3.2).
+            groups["NL"] = [
+                {"lesion_id": "N01", "organ": "LUNG", "unequivocal": "Y", "first_seen_on": scanned}
+            ]
         self.add("TA", visit, values, groups=groups)
 
     def _adverse_events(self, day1: dt.date, progressed: dt.date | None) -> list[PlannedAE]:

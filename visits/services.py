@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, router, transaction
 
 from crf.models import CaseReportForm, Visit, VisitKind
 from crf.services import once_per_subject
@@ -105,13 +105,12 @@ def sync_schedule(subject: Subject) -> list[Visit]:
             for key, value in fields.items():
                 setattr(visit, key, value)
             changed.setdefault(item.code, set()).update(fields)
-    # One INSERT for the new visits and one UPDATE for the changed ones, whatever their number.
+    # One INSERT for the new visits and one statement for the changed ones, whatever their
+    # number.
     if new:
         Visit.objects.bulk_create(new)
     if changed:
-        Visit.objects.bulk_update(
-            [existing[code] for code in changed], sorted(set().union(*changed.values()))
-        )
+        update_visits([existing[code] for code in changed], sorted(set().union(*changed.values())))
     record_survival_contacts(subject)
     return sorted(existing.values(), key=lambda v: (v.planned_date or dt.date.max, v.pk))
 
@@ -230,7 +229,34 @@ def record_held_dates(visit_ids: Sequence[int]) -> None:
             visit.held_on = earliest.get(visit.pk)
             changed.append(visit)
     if changed:
-        Visit.objects.bulk_update(changed, ["held_on"])
+        update_visits(changed, ["held_on"])
+
+
+def update_visits(visits: Sequence[Visit], fields: Sequence[str]) -> None:
+    """Write ``fields`` of ``visits``: one UPDATE statement run for every visit (executemany).
+    What ``bulk_update`` does, without its CASE expression of one branch per visit and
+    field, whose building costs more than the schedule of a subject (a study data file
+    import plans and holds some 50 visits a subject)."""
+    connection = connections[router.db_for_write(Visit)]
+    model_fields = [Visit._meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(
+        quote(Visit._meta.db_table),
+        ", ".join(f"{quote(str(field.column))} = %s" for field in model_fields),  # type: ignore[union-attr]
+        quote(str(Visit._meta.pk.column)),
+    )
+    params = [
+        [
+            *(
+                field.get_db_prep_save(getattr(v, field.attname), connection)  # type: ignore[union-attr]
+                for field in model_fields
+            ),
+            v.pk,
+        ]
+        for v in visits
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def why_not_missable(visit: Visit) -> str:

@@ -506,28 +506,20 @@ class _Importer:
         forms they depend on): as one unit of work (crf.services.SubjectBatch), or, without
         ``batch``, each through save_form with its hooks (the reference the batch is held to).
         """
-        new_subject = self.batch and subject.pk in self.created
-        visits = {} if new_subject else {v.code: v for v in Visit.objects.filter(subject=subject)}
-        wanted = {f.visit_code for f in forms if not f.spec.is_log} - set(visits)
-        if new_subject:
-            wanted.add("SCR")  # every subject has its screening visit
-        if self.batch and wanted:  # the schedule dates them when the subject's forms are in
-            new = [
-                Visit(subject=subject, code=code, **_kind(code))
-                for code in sorted(wanted, key=visit_sort_key)
-            ]
-            visits.update((visit.code, visit) for visit in Visit.objects.bulk_create(new))
-        batch = (
-            SubjectBatch(
+        batch = None
+        visits: dict[str, Visit] = {}
+        if self.batch:
+            batch = SubjectBatch(
                 actor=self.actor,
                 subject=subject,
                 reason=self.reason,
                 source=AuditSource.IMPORT,
                 file_sha256=self.sha,
+                new_subject=subject.pk in self.created,
             )
-            if self.batch
-            else None
-        )
+            batch.visit("SCR")  # every subject has its screening visit
+        else:
+            visits = {v.code: v for v in Visit.objects.filter(subject=subject)}
         log_records: dict[str, list[CaseReportForm]] = {}
         for form in forms:
             self._save(batch, subject, label, form, visits, log_records)
@@ -552,7 +544,9 @@ class _Importer:
         spec = form.spec
         where = {"subject": label, "visit": form.visit_code, "form": spec.code}
         visit = None
-        if not spec.is_log:
+        if not spec.is_log and batch is not None:
+            visit = batch.visit(form.visit_code)
+        elif not spec.is_log:
             visit = visits.get(form.visit_code)
             if visit is None:
                 visit = Visit.objects.get_or_create(

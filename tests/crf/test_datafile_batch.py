@@ -197,7 +197,16 @@ def test_a_synthetic_study_of_every_kind_of_course_imports_without_errors() -> N
     codes = Counter(f["form"] for s in document["subjects"] for f in s["forms"])
     assert {"EOT", "SFU", "SV", "DD", "DS", "CM"} <= set(codes)
     assert len(document["screening"]) == 4
-    assert any(f["data"].get("AESER") == "Y" for s in document["subjects"] for f in s["forms"])
+    forms = [f for s in document["subjects"] for f in s["forms"]]
+    assert any(f["data"].get("AESER") == "Y" for f in forms)
+    assert any(f["form"] == "TA" and f["data"]["NL"] for f in forms)
+    assert {
+        f["data"]["TAINVRS"] for f in forms if f["form"] == "TA" and "TAINVRS" in f["data"]
+    } >= {
+        "PR",
+        "SD",
+        "PD",
+    }
 
 
 @pytest.mark.django_db
