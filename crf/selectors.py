@@ -158,8 +158,8 @@ def subject_form_sections(subject: Subject) -> list[Section]:
             anchor=f"form-{spec.code}",
         )
         for obj in logs[spec.code]:
-            status, label = _status(obj)
-            section.slots.append(FormSlot(spec, form_url(subject, spec, obj), status, label, obj))
+            code, label = _status(obj)
+            section.slots.append(FormSlot(spec, form_url(subject, spec, obj), code, label, obj))
         sections.append(section)
     return sections
 

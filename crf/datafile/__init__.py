@@ -4,12 +4,15 @@ Both directions work over the form registry, so a form registered later joins
 without new code here. Values are written in crf-spec terms: dates as
 ``YYYY-MM-DD``, decimals exactly as numbers, ``codes`` as lists, repeating groups
 as lists of objects inside ``data``, derived variables written (and ignored on
-import, which recomputes them through ``save_form``).
+import, which recomputes them by the rules of ``save_form``).
 
 Import rules (decided here, shown in the preview):
 
 * All or nothing: everything runs inside one transaction, every hard edit check
-  runs (``crf.services.save_form``), and any error rolls the whole file back.
+  runs, and any error rolls the whole file back. Each subject's forms are saved as one
+  unit of work (``crf.services.SubjectBatch``): the checks, audit entries and after-save
+  effects of ``save_form``, the hooks that keep the subject's schedule and TEAE run once
+  per subject rather than after every form.
 * Status: a form is imported *complete* when every required variable (after
   derivation, e.g. IEYN) has a value, else *in progress*; the file carries no
   status, so this keeps export → import → export stable.
@@ -39,6 +42,10 @@ Import rules (decided here, shown in the preview):
   enrols more subjects than the target is refused, the first one beyond it listed as
   ``subject / SCR / ENR / ENRDAT: Enrolment is closed …``, and nothing is written. A
   subject who died or left the study still counts.
+
+At study scale neither direction holds the whole study twice: the export is read and
+written a chunk of subjects at a time (``export_stream``, ``chunks``), the import reads
+each subject from the text when it comes to it (``parse_lazily``).
 
 The package, by concern: ``document`` (the format, its keys, the order of visits),
 ``encoding`` (the document as JSON text), ``parsing`` (JSON text into a document),
