@@ -73,3 +73,4 @@ class ShownValue:
     text: str
     unit: str = ""
     name: str = ""  # the crf-spec variable name, when known
+    marks: str = ""  # safe HTML shown with the value (registry.form_marks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from crispy_forms.bootstrap import AppendedText
@@ -9,6 +10,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Field, Fieldset, Layout, LayoutObject
 from django import forms
 from django.forms.models import BaseInlineFormSet, inlineformset_factory, modelform_factory
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -288,9 +290,20 @@ def formset_class_for(group: GroupSpec, *, extra: int = 1) -> type[GroupFormSet]
     )
 
 
-def readonly_sections(form: CRFForm) -> list[tuple[Any, list[ShownValue]]]:
-    """The form's values as text, in its sections, for people who may read but not edit."""
+def readonly_sections(
+    form: CRFForm,
+    spec: FormSpec | None = None,
+    marks: Mapping[tuple[str, str, str], str] | None = None,
+) -> list[tuple[Any, list[ShownValue]]]:
+    """The form's values as text, in its sections, for people who may read but not edit;
+    each value with its marks (registry.form_marks: query badges, SDV) when given."""
+    marks = marks or {}
     sections = form.SECTIONS or [(None, [n for n in form.fields if n not in _NOT_CLINICAL])]
+
+    def name_of(field_name: str) -> str:
+        variable = spec.variable_for_field(field_name) if spec is not None else None
+        return variable.name if variable is not None else ""
+
     return [
         (
             legend,
@@ -299,6 +312,8 @@ def readonly_sections(form: CRFForm) -> list[tuple[Any, list[ShownValue]]]:
                     str(capfirst(str(form[name].label))),
                     field_text(form[name]),
                     str(form.units.get(name, "")),
+                    name_of(name),
+                    marks.get(("", "", name_of(name)), "") if name_of(name) else "",
                 )
                 for name in names
                 if name in form.fields and not form[name].is_hidden
@@ -309,17 +324,34 @@ def readonly_sections(form: CRFForm) -> list[tuple[Any, list[ShownValue]]]:
 
 
 def readonly_groups(
-    spec: FormSpec, formsets: dict[str, Any]
-) -> list[tuple[Any, list[str], list[list[str]]]]:
-    """Each repeating group as a table of text: (title, column headers, rows)."""
+    spec: FormSpec,
+    formsets: dict[str, Any],
+    marks: Mapping[tuple[str, str, str], str] | None = None,
+) -> list[tuple[Any, list[str], list[tuple[list[str], Any]]]]:
+    """Each repeating group as a table of text: (title, column headers, rows), each row
+    (cells, its marks: registry.form_marks of the row and its values)."""
+    marks = marks or {}
     tables = []
     for group in spec.groups:
         formset = formsets[group.name]
+        key_field = group.variable(group.key).field_name
         headers = [f"{v.label} ({v.unit})" if v.unit else v.label for v in group.variables]
-        rows = [
-            [variable_text(v, getattr(row.instance, v.field_name)) for v in group.variables]
-            for row in formset.forms
-            if row.instance.pk
-        ]
+        rows = []
+        for row in formset.forms:
+            if not row.instance.pk:
+                continue
+            key = str(getattr(row.instance, key_field))
+            row_marks = "".join(
+                str(html) for k, html in marks.items() if k[0] == group.name and k[1] == key
+            )
+            rows.append(
+                (
+                    [
+                        variable_text(v, getattr(row.instance, v.field_name))
+                        for v in group.variables
+                    ],
+                    mark_safe(row_marks),  # noqa: S308 - joined marks, each already escaped
+                )
+            )
         tables.append((group.title, headers, rows))
     return tables

@@ -176,6 +176,12 @@ class AuditAction(models.TextChoices):
     UPDATE = "update", _("Changed")
     DELETE = "delete", _("Deleted")
     STATUS = "status", _("Status changed")
+    # Data management (data_management app): recorded in the subject's chain too.
+    QUERY = "query", _("Query")
+    VERIFY = "verify", _("Source data verification")
+    SIGN = "sign", _("Signature")
+    LOCK = "lock", _("Locked")
+    UNLOCK = "unlock", _("Unlocked")
 
 
 class AuditSource(models.TextChoices):

@@ -423,3 +423,137 @@ def subject_panels(request: Any, subject: Any, *, live: bool | None = None) -> l
         if live is None or is_live == live
         if (html := panel(request, subject))
     ]
+
+
+# --- What higher apps (data management) add to every write and to the form page ----------
+#
+# Written once here, where every path passes (save_form, delete_form, SubjectBatch: the web
+# form, its htmx partials, the study data file import, the demo, the admin, commands), so a
+# lock, an SDV reset or a signature's invalidation holds for all of them alike.
+
+
+@dataclass(frozen=True)
+class WriteAttempt:
+    """A write about to happen to a subject's clinical data (nothing written yet)."""
+
+    actor: Any
+    subject: Any
+    spec: FormSpec | None  # None: not a form (a visit marked missed, the subject's status...)
+    visit: Any = None
+    instance: Any = None  # the form being changed or deleted; None when it is created
+    action: str = "save"  # "save", "delete", "visit", "subject"
+
+
+@dataclass(frozen=True)
+class WrittenChange:
+    """A form's change as written: its audit entries (dicts of AuditEntry fields, one per
+    changed value, with group and row_key for a repeating row)."""
+
+    actor: Any
+    subject: Any
+    spec: FormSpec
+    instance: Any
+    entries: Sequence[Mapping[str, Any]]
+    at: Any
+
+
+# guard(attempt) -> None; raises django.core.exceptions.ValidationError to refuse the write
+WriteGuard = Callable[[WriteAttempt], None]
+# listener(change) -> None; runs inside the writing transaction, after the audit entries
+ChangeListener = Callable[[WrittenChange], None]
+# listener(opened findings, resolved finding ids) -> None
+FindingListener = Callable[[Sequence[Any], Sequence[int]], None]
+_WRITE_GUARDS: list[WriteGuard] = []
+_CHANGE_LISTENERS: list[ChangeListener] = []
+_FINDING_LISTENERS: list[FindingListener] = []
+
+
+def register_write_guard(guard: WriteGuard) -> WriteGuard:
+    """``guard(attempt)`` runs before every write to clinical data and may refuse it by
+    raising ValidationError whose message names why (e.g. the lock)."""
+    if guard not in _WRITE_GUARDS:
+        _WRITE_GUARDS.append(guard)
+    return guard
+
+
+def check_write(attempt: WriteAttempt) -> None:
+    for guard in _WRITE_GUARDS:
+        guard(attempt)
+
+
+def register_change_listener(listener: ChangeListener) -> ChangeListener:
+    """``listener(change)`` runs after every form change is written and audited (the same
+    transaction): SDV resets, signature invalidation."""
+    if listener not in _CHANGE_LISTENERS:
+        _CHANGE_LISTENERS.append(listener)
+    return listener
+
+
+def changed(change: WrittenChange) -> None:
+    for listener in _CHANGE_LISTENERS:
+        listener(change)
+
+
+def register_finding_listener(listener: FindingListener) -> FindingListener:
+    """``listener(opened, resolved_ids)`` runs whenever soft findings (CheckFinding) open
+    or resolve, on every path (automatic queries)."""
+    if listener not in _FINDING_LISTENERS:
+        _FINDING_LISTENERS.append(listener)
+    return listener
+
+
+def findings_changed(opened: Sequence[Any], resolved_ids: Sequence[int]) -> None:
+    if opened or resolved_ids:
+        for listener in _FINDING_LISTENERS:
+            listener(opened, resolved_ids)
+
+
+# Marks shown at a field of the form page (a query badge and its thread, an SDV tick, the
+# field's history): keyed (group, row_key, variable); ("", "", "") is the whole form,
+# (group, row_key, "") a whole row, ("", "", name) a form variable.
+MarkKey = tuple[str, str, str]
+# marks(request, spec, subject, instance) -> {key: html}
+FormMarks = Callable[[Any, FormSpec, Any, Any], Mapping[MarkKey, str]]
+# panel(request, spec, subject, visit, instance) -> html shown above the form, or ""
+FormPanel = Callable[[Any, FormSpec, Any, Any, Any], str]
+_FORM_MARKS: list[FormMarks] = []
+_FORM_PANELS: list[tuple[int, FormPanel]] = []
+
+
+def register_form_marks(marks: FormMarks) -> FormMarks:
+    if marks not in _FORM_MARKS:
+        _FORM_MARKS.append(marks)
+    return marks
+
+
+def form_marks(request: Any, spec: FormSpec, subject: Any, instance: Any) -> dict[MarkKey, str]:
+    """Every provider's marks, joined per key in registration order."""
+    from django.utils.safestring import mark_safe
+
+    joined: dict[MarkKey, str] = {}
+    for provider in _FORM_MARKS:
+        for key, html in provider(request, spec, subject, instance).items():
+            if html:
+                joined[key] = mark_safe(joined.get(key, "") + str(html))  # noqa: S308
+    return joined
+
+
+def register_form_panel(panel: FormPanel, *, order: int = 100) -> FormPanel:
+    if all(existing is not panel for _order, existing in _FORM_PANELS):
+        _FORM_PANELS.append((order, panel))
+        _FORM_PANELS.sort(key=lambda item: item[0])
+    return panel
+
+
+def form_panels(
+    request: Any, spec: FormSpec, subject: Any, visit: Any, instance: Any
+) -> list[tuple[int, str]]:
+    """(order, html) of each panel with something to show: the form page shows those of
+    order below 50 above the form (a lock, a signature's state), the others below it
+    (query threads, SDV, history). Panels sit outside the CRF's <form>, so they may hold
+    forms of their own; marks sit inside it and hold links and badges only."""
+    return [
+        (order, html)
+        for order, panel in _FORM_PANELS
+        if (html := panel(request, spec, subject, visit, instance))
+    ]

@@ -459,6 +459,9 @@ def save_form(
             current = spec.model.objects.select_for_update().get(pk=instance.pk)
             if current.version != expected or current.is_deleted:
                 raise StaleFormError(current)
+        registry.check_write(
+            registry.WriteAttempt(actor, subject, spec, visit=visit, instance=current)
+        )
 
         if facts is None:
             facts = registry.subject_facts(subject, visit)
@@ -488,6 +491,9 @@ def save_form(
             return current
         obj, entries = written
         audit.append(entries)
+        registry.changed(
+            registry.WrittenChange(actor, subject, spec, obj, entries, obj.modified_at)
+        )
         _sync_findings(spec, obj, draft.soft)
         for hook in registry.after_save_hooks(spec.code):
             hook(obj, actor)
@@ -608,6 +614,11 @@ def delete_form(
         expected = instance.version if expected_version is None else expected_version
         if current.version != expected or current.is_deleted:
             raise StaleFormError(current)
+        registry.check_write(
+            registry.WriteAttempt(
+                actor, current.subject, spec, visit=current.visit, instance=current, action="delete"
+            )
+        )
         now = timezone.now()
         current.is_deleted = True
         current.deleted_at = now
@@ -618,24 +629,33 @@ def delete_form(
         current.modified_by = actor  # type: ignore[assignment]
         with guard.services_writing():
             current.save()
-        audit.append(
-            [
-                _audit_row(
-                    actor=actor,
-                    at=now,
-                    spec=spec,
-                    instance=current,
-                    action=AuditAction.DELETE,
-                    old=current.status,
-                    reason=reason,
-                    source=AuditSource.WEB,
-                    file_sha256="",
-                )
-            ]
+        entries = [
+            _audit_row(
+                actor=actor,
+                at=now,
+                spec=spec,
+                instance=current,
+                action=AuditAction.DELETE,
+                old=current.status,
+                reason=reason,
+                source=AuditSource.WEB,
+                file_sha256="",
+            )
+        ]
+        audit.append(entries)
+        registry.changed(
+            registry.WrittenChange(actor, current.subject, spec, current, entries, now)
         )
-        CheckFinding.objects.filter(
-            object_model=current._meta.label, object_id=current.pk, status=FindingStatus.OPEN
-        ).update(status=FindingStatus.RESOLVED, resolved_at=now)
+        resolved = list(
+            CheckFinding.objects.filter(
+                object_model=current._meta.label, object_id=current.pk, status=FindingStatus.OPEN
+            ).values_list("pk", flat=True)
+        )
+        if resolved:
+            CheckFinding.objects.filter(pk__in=resolved).update(
+                status=FindingStatus.RESOLVED, resolved_at=now
+            )
+            registry.findings_changed([], resolved)
         for hook in registry.after_save_hooks(spec.code):
             hook(current, actor)
         return current
@@ -669,14 +689,18 @@ def _sync_findings(spec: FormSpec, obj: CaseReportForm, soft: Sequence[Finding])
         )
     }
     firing = {(f.check, f.variable): f for f in soft}
+    opened: list[CheckFinding] = []
     for key, finding in firing.items():
         if key not in open_findings:
-            _finding_row(spec, obj, finding).save()
+            row = _finding_row(spec, obj, finding)
+            row.save()
+            opened.append(row)
     stale = [f.pk for key, f in open_findings.items() if key not in firing]
     if stale:
         CheckFinding.objects.filter(pk__in=stale).update(
             status=FindingStatus.RESOLVED, resolved_at=timezone.now()
         )
+    registry.findings_changed(opened, stale)
 
 
 def _finding_row(spec: FormSpec, obj: CaseReportForm, finding: Finding) -> CheckFinding:
@@ -788,6 +812,9 @@ class SubjectBatch:
         _check_visit(spec, self.subject, visit)
         if instance is not None and instance.is_deleted:
             raise StaleFormError(instance)
+        registry.check_write(
+            registry.WriteAttempt(self.actor, self.subject, spec, visit=visit, instance=instance)
+        )
         if visit is not None:
             visit = self._fresh(visit)
             if visit.planned_date is None and visit.pk not in self._unplanned:
@@ -823,11 +850,17 @@ class SubjectBatch:
             return instance
         obj, entries = written
         self._entries += entries
+        registry.changed(
+            registry.WrittenChange(self.actor, self.subject, spec, obj, entries, obj.modified_at)
+        )
         if instance is None:  # a new form has no finding yet: only those that fire
             if draft.soft:
                 keyed = {(f.check, f.variable): f for f in draft.soft}
-                CheckFinding.objects.bulk_create(
-                    [_finding_row(spec, obj, f) for f in keyed.values()]
+                registry.findings_changed(
+                    CheckFinding.objects.bulk_create(
+                        [_finding_row(spec, obj, f) for f in keyed.values()]
+                    ),
+                    [],
                 )
         else:
             _sync_findings(spec, obj, draft.soft)

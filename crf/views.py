@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -325,11 +326,45 @@ def _form_page(
         and (bool(form.errors) or any(fs.total_error_count() for fs in formsets.values())),
         "groups": [(g.name, g.title, formsets[g.name]) for g in spec.groups],
     }
+    marks = registry.form_marks(request, spec, subject, instance) if instance else {}
+    _place_marks(spec, form, formsets, marks)
+    context["form_mark"] = marks.get(("", "", ""), "")
+    context["has_marks"] = bool(marks)
+    panels = registry.form_panels(request, spec, subject, visit, instance)
+    context["panels_top"] = [html for order, html in panels if order < 50]
+    context["panels_bottom"] = [html for order, html in panels if order >= 50]
     if not can_edit:
-        context["readonly"] = readonly_sections(form)
-        context["readonly_groups"] = readonly_groups(spec, formsets)
+        context["readonly"] = readonly_sections(form, spec, marks)
+        context["readonly_groups"] = readonly_groups(spec, formsets, marks)
     status = 400 if damaged else 409 if stale_message else 200
     return render(request, "crf/form_page.html", context, status=status)
+
+
+def _place_marks(
+    spec: FormSpec, form: Any, formsets: dict[str, Any], marks: dict[registry.MarkKey, str]
+) -> None:
+    """Put each field's marks (query badges, SDV ticks: registry.form_marks) where a person
+    looks: after the field's help text, and at the end of each repeating row."""
+    if not marks:
+        return
+    for name, field in form.fields.items():
+        variable = spec.variable_for_field(name)
+        mark = marks.get(("", "", variable.name)) if variable is not None else None
+        if mark:
+            field.help_text = format_html(
+                '{}<span class="edc-marks d-block">{}</span>', field.help_text or "", mark
+            )
+    for group in spec.groups:
+        key_field = group.variable(group.key).field_name
+        for row in formsets[group.name].forms:
+            if not row.instance.pk:
+                continue
+            key = str(getattr(row.instance, key_field))
+            row.edc_marks = format_html_join(
+                "",
+                "{}",
+                ((mark,) for k, mark in marks.items() if k[0] == group.name and k[1] == key),
+            )
 
 
 def _bookkeeping_intact(data: Any, groups: Any) -> bool:

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "visits",
     "adverse_events",
     "outcomes",
+    "data_management",
 ]
 # `make bench` only (benchmarks/run.py): a bare-Django app measured beside ours in the same
 # run, behind the same middleware, login and CSRF. An environment switch, not a settings

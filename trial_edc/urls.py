@@ -20,6 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("visits/", include("visits.urls")),
     path("adverse-events/", include("adverse_events.urls")),
     path("outcomes/", include("outcomes.urls")),
+    path("data-management/", include("data_management.urls")),
     path("", include("study.urls")),
 ]
 

@@ -1,0 +1,7 @@
+"""Data management: sdv (see data_management.models)."""
+
+from __future__ import annotations
+
+
+def connect() -> None:
+    """Register this concern's hooks and navigation (called from DataManagementConfig)."""
