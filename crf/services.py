@@ -494,7 +494,7 @@ def save_form(
         registry.changed(
             registry.WrittenChange(actor, subject, spec, obj, entries, obj.modified_at)
         )
-        _sync_findings(spec, obj, draft.soft)
+        _sync_findings(spec, obj, draft.soft, new=current is None)
         for hook in registry.after_save_hooks(spec.code):
             hook(obj, actor)
         return obj
@@ -679,15 +679,24 @@ def recheck_findings(*, spec: FormSpec, instance: CaseReportForm) -> None:
     _sync_findings(spec, instance, run_checks(spec.checks, data, context).soft)
 
 
-def _sync_findings(spec: FormSpec, obj: CaseReportForm, soft: Sequence[Finding]) -> None:
-    """Open a finding for each soft check that fires; resolve those that no longer do."""
+def _sync_findings(
+    spec: FormSpec, obj: CaseReportForm, soft: Sequence[Finding], *, new: bool = False
+) -> None:
+    """Open a finding for each soft check that fires; resolve those that no longer do.
+    ``new``: the form was just created, so it has no finding yet (nothing to read)."""
+    if new and not soft:
+        return
     label = obj._meta.label
-    open_findings = {
-        (f.check_code, f.variable): f
-        for f in CheckFinding.objects.filter(
-            object_model=label, object_id=obj.pk, status=FindingStatus.OPEN
-        )
-    }
+    open_findings = (
+        {}
+        if new
+        else {
+            (f.check_code, f.variable): f
+            for f in CheckFinding.objects.filter(
+                object_model=label, object_id=obj.pk, status=FindingStatus.OPEN
+            )
+        }
+    )
     firing = {(f.check, f.variable): f for f in soft}
     opened: list[CheckFinding] = []
     for key, finding in firing.items():
