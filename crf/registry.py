@@ -437,11 +437,11 @@ class WriteAttempt:
     """A write about to happen to a subject's clinical data (nothing written yet)."""
 
     actor: Any
-    subject: Any
+    subject: Any  # None: the study as a whole (a new subject, an import, study parameters)
     spec: FormSpec | None  # None: not a form (a visit marked missed, the subject's status...)
     visit: Any = None
     instance: Any = None  # the form being changed or deleted; None when it is created
-    action: str = "save"  # "save", "delete", "visit", "subject"
+    action: str = "save"  # "save", "delete", "visit", "subject", "study"
 
 
 @dataclass(frozen=True)
@@ -557,3 +557,25 @@ def form_panels(
         for order, panel in _FORM_PANELS
         if (html := panel(request, spec, subject, visit, instance))
     ]
+
+
+# Why a form cannot be changed now (a lock): the form page then shows it read-only to
+# everyone. Only what the page shows; the write guards above refuse the write itself.
+# blocker(request, spec, subject, visit, instance) -> a message, or "" when editable
+EditBlocker = Callable[[Any, FormSpec, Any, Any, Any], str]
+_EDIT_BLOCKERS: list[EditBlocker] = []
+
+
+def register_edit_blocker(blocker: EditBlocker) -> EditBlocker:
+    if blocker not in _EDIT_BLOCKERS:
+        _EDIT_BLOCKERS.append(blocker)
+    return blocker
+
+
+def edit_blocked(request: Any, spec: FormSpec, subject: Any, visit: Any, instance: Any) -> str:
+    """The first blocker's message, or "" when nothing blocks editing the form."""
+    for blocker in _EDIT_BLOCKERS:
+        message = blocker(request, spec, subject, visit, instance)
+        if message:
+            return message
+    return ""

@@ -210,7 +210,11 @@ def _form_page(
 ) -> HttpResponse:
     """The form page; ``damaged``: a POST's hidden bookkeeping (row counts, version) was not
     what the page sent, so nothing is saved and the stored form is shown (HTTP 400)."""
-    can_edit = request.user.has_perm(perm(ENTER))
+    may_enter = request.user.has_perm(perm(ENTER))
+    # A lock (data_management) shows the form read-only to everyone; a POST still goes to
+    # save_form, whose write guard refuses it and names the lock above the form.
+    blocked = registry.edit_blocked(request, spec, subject, visit, instance)
+    can_edit = may_enter and not (blocked and request.method != "POST")
     needs_reason = instance is not None and instance.was_completed
     form_class = form_class_for(spec)
     # A new form may start with rows carried forward (e.g. the baseline's target lesions).
@@ -244,7 +248,7 @@ def _form_page(
 
     posted = request.method == "POST" and not damaged
     adding = request.POST.get("add_row", "") if posted else ""
-    if posted and not can_edit:
+    if posted and not may_enter:
         raise PermissionDenied
     if posted and not _bookkeeping_intact(request.POST, formset_classes):
         return _form_page(request, subject, spec, visit, instance, damaged=True)
@@ -309,6 +313,7 @@ def _form_page(
         "form": form,
         "formsets": formsets,
         "can_edit": can_edit,
+        "edit_blocked": blocked,
         "needs_reason": needs_reason,
         "stale_message": stale_message,
         "reasons": WEB_REASONS,

@@ -70,6 +70,7 @@ def register_screening(
     The site row is locked while the number is chosen, so two registrations at
     once never get the same number; numbers are never reused.
     """
+    registry.check_write(registry.WriteAttempt(actor, None, None, action="subject"))
     locked = Site.objects.select_for_update().get(pk=site.pk)
     prefix = f"S{locked.number}-"
     existing = Subject.objects.filter(site=locked, screening_id__startswith=prefix)
@@ -109,6 +110,7 @@ def record_screen_failure(
     reason: Reason | None = None,
 ) -> Subject:
     """Record a screen failure with the failing criteria (SL SCRFAIL=Y, SCRFRS)."""
+    registry.check_write(registry.WriteAttempt(actor, subject, None, action="subject"))
     if subject.subject_id:
         raise ValidationError(_("An enrolled subject cannot become a screen failure."))
     log = _screening_log(subject)
@@ -185,6 +187,7 @@ def enroll_subject(
     """
     StudyParameters.objects.select_for_update().get(pk=StudyParameters.objects.current().pk)
     subject = Subject.objects.select_for_update().get(pk=subject.pk)
+    registry.check_write(registry.WriteAttempt(actor, subject, None, action="subject"))
     if subject.subject_id:
         raise ValidationError(
             _("%(subject)s is already enrolled.") % {"subject": subject.subject_id}
@@ -233,6 +236,7 @@ def enroll_subject(
 @transaction.atomic
 def raise_enrolment_target(*, actor: AbstractBaseUser, target: int, reason: str) -> StudyParameters:
     """A data manager raises the target enrolment, with a reason (audited)."""
+    registry.check_write(registry.WriteAttempt(actor, None, None, action="study"))
     parameters = StudyParameters.objects.select_for_update().get(
         pk=StudyParameters.objects.current().pk
     )
@@ -276,6 +280,7 @@ def save_criterion(
 
     ``text_zh_hans=None`` leaves the Chinese text as it is.
     """
+    registry.check_write(registry.WriteAttempt(actor, None, None, action="study"))
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason for changing the criterion.")})
     values = {"text": text, "kind": kind}

@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crf import audit
+from crf import audit, registry
 from crf.codelists import YN
 from crf.models import AuditAction, AuditEntry, AuditSource, ChangeReason, Visit, VisitKind
 from crf.services import Reason, once_per_subject
@@ -34,6 +34,7 @@ def open_end_of_treatment(*, actor: Any, subject: Subject) -> Visit:
     Side effects: one Visit row (audited); idempotent (an open EOT visit is returned).
     """
     Subject.objects.select_for_update().filter(pk=subject.pk).first()
+    registry.check_write(registry.WriteAttempt(actor, subject, None, action="visit"))
     if not subject.subject_id:
         raise ValidationError(_("Only an enrolled subject has an end of treatment."))
     existing = Visit.objects.filter(subject=subject, code="EOT").first()

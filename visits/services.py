@@ -283,10 +283,13 @@ def declare_missed(*, actor: Any, visit: Visit, reason: str) -> Visit:
     from django.core.exceptions import ValidationError
     from django.utils.translation import gettext as _
 
-    from crf import audit
+    from crf import audit, registry
     from crf.models import AuditAction, ChangeReason
 
     visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    registry.check_write(
+        registry.WriteAttempt(actor, visit.subject, None, visit=visit, action="visit")
+    )
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason the visit was missed.")})
     refused = why_not_missable(visit)

@@ -118,6 +118,12 @@ class _Importer:
             )
         for key in sorted(set(document) - {"format", "study", "created", PARAMETERS, *LISTS}):
             self.fail(_("Unknown key of the file."), var=key)
+        try:  # a study lock (data_management) refuses the whole file
+            registry.check_write(registry.WriteAttempt(self.actor, None, None, action="study"))
+        except ValidationError as error:
+            for message in error.messages:
+                self.fail(message)
+            return
         lists = {key: document.get(key, []) for key in LISTS}
         for key, value in lists.items():
             if not isinstance(value, list | Entries):
@@ -313,6 +319,14 @@ class _Importer:
                     subject=label,
                     var="subject_id",
                 )
+                return None
+            try:
+                registry.check_write(
+                    registry.WriteAttempt(self.actor, subject, None, action="subject")
+                )
+            except ValidationError as error:
+                for message in error.messages:
+                    self.fail(message, subject=label, var="subject_id")
                 return None
             subject.subject_id = subject_id
             subject.save(update_fields=["subject_id"])
