@@ -19,13 +19,14 @@ looking the subject up with ``Subject.objects.for_user`` first).
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,8 +38,6 @@ from study.roles import ENTER, QUERIES, VIEW, perm
 from study.scoping import site_ids_for_user
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     from crf.registry import FormSpec
 
 __all__ = [
@@ -68,6 +67,54 @@ def queries_for_user(user: Any) -> QuerySet[Query]:
     if site_ids is None:
         return queries.all()
     return queries.filter(subject__site_id__in=site_ids)
+
+
+def with_threads(queries: QuerySet[Query]) -> QuerySet[Query]:
+    """The queries with what a listing of them reads (subject, site, raiser, closer, the
+    thread and its authors) in a constant number of SQL queries."""
+    return queries.select_related("subject__site", "raised_by", "closed_by").prefetch_related(
+        Prefetch("messages", queryset=QueryMessage.objects.select_related("author"))
+    )
+
+
+def _utc(at: dt.datetime | None) -> str | None:
+    return at.astimezone(dt.UTC).isoformat(timespec="seconds") if at is not None else None
+
+
+def query_document(query: Query) -> dict[str, Any]:
+    """One query as plain data (``manage.py queries --json``): where it is (subject ID,
+    site number, visit, form, group, crf-spec variable, row key), origin, check, status,
+    text, raised/answered/closed times in ISO 8601 UTC, and its thread (step, author's
+    username or "system", time, text, status after the step). Reads ``with_threads``'
+    joins."""
+    return {
+        "id": query.pk,
+        "subject": query.subject.label,
+        "site": query.subject.site.number,
+        "visit": query.visit_code,
+        "form": query.form_code,
+        "group": query.group,
+        "variable": query.variable,
+        "row_key": query.row_key,
+        "origin": query.origin,
+        "check_code": query.check_code,
+        "status": query.status,
+        "text": query.text,
+        "raised_by": query.raised_by.get_username() if query.raised_by else "system",
+        "raised_at": _utc(query.raised_at),
+        "answered_at": _utc(query.answered_at),
+        "closed_at": _utc(query.closed_at),
+        "thread": [
+            {
+                "step": message.step,
+                "author": message.author.get_username() if message.author else "system",
+                "at": _utc(message.at),
+                "text": message.text,
+                "status": message.status_after,
+            }
+            for message in query.messages.all()
+        ],
+    }
 
 
 # --- Permission and scope ------------------------------------------------------------------
