@@ -72,6 +72,10 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "outcomes:study": ("GET", SAFETY, False),
     "outcomes:figure": ("GET", SAFETY, False),
     "outcomes:csv": ("GET", SAFETY, False),
+    "data_management:locks": ("GET", DATA_MANAGER, False),
+    "data_management:lock_subject": ("POST", DATA_MANAGER, True),
+    "data_management:lock_visit": ("POST", DATA_MANAGER, True),
+    "data_management:lock_form": ("POST", DATA_MANAGER, True),
 }
 PUBLIC = {"study:login", "set_language"}
 
@@ -106,6 +110,8 @@ def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
     if name == "crf:form":
         kwargs |= {"form_code": "XL"}
     if name in ("crf:log_record", "crf:delete"):
+        kwargs |= {"form_code": "XL", "record_pk": record.pk}
+    if name == "data_management:lock_form":
         kwargs |= {"form_code": "XL", "record_pk": record.pk}
     if name == "visits:declare_missed":
         kwargs |= {"visit_code": "SCR"}
