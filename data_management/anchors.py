@@ -22,7 +22,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -85,12 +85,14 @@ class Anchor:
     why: str
     chains: dict[str, tuple[int, str]]
     hmac: str
+    database: str = ""
     line_number: int = 0
     valid: bool = True
 
     def payload(self) -> dict[str, Any]:
         return {
             "v": FORMAT_VERSION,
+            "database": self.database,
             "at": self.at.isoformat(),
             "actor": self.actor,
             "why": self.why,
@@ -99,6 +101,13 @@ class Anchor:
 
     def line(self) -> str:
         return _canonical({**self.payload(), "hmac": self.hmac}).decode("utf-8")
+
+
+def database_name() -> str:
+    """Which database an anchor is of (its name, the SQLite file): a log kept in a data
+    directory shared by several databases (development, tests) compares each with its own."""
+    connection = connections[router.db_for_read(_chain_model())]
+    return f"{connection.vendor}:{connection.settings_dict['NAME']}"
 
 
 def current_heads() -> dict[str, tuple[int, str]]:
@@ -117,8 +126,10 @@ def make_anchor(*, actor: Any = None, why: str) -> Anchor:
     """Sign the current chain heads (not written anywhere)."""
     at = timezone.now()
     name = actor.get_username() if actor is not None else "system"
-    unsigned = Anchor(at=at, actor=name, why=why, chains=current_heads(), hmac="")
-    return Anchor(at=at, actor=name, why=why, chains=unsigned.chains, hmac=sign(unsigned.payload()))
+    unsigned = Anchor(
+        at=at, actor=name, why=why, chains=current_heads(), hmac="", database=database_name()
+    )
+    return replace(unsigned, hmac=sign(unsigned.payload()))
 
 
 def _append_line(anchor: Anchor, path: Path) -> None:
@@ -208,21 +219,14 @@ def _parse(text: str, number: int, key: bytes) -> Anchor | None:
             why=str(data.get("why", "")),
             chains=chains,
             hmac=str(data.get("hmac", "")),
+            database=str(data.get("database", "")),
             line_number=number,
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     body = {k: v for k, v in data.items() if k != "hmac"}
     expected = hmac.new(key, _canonical(body), hashlib.sha256).hexdigest()
-    return Anchor(
-        at=anchor.at,
-        actor=anchor.actor,
-        why=anchor.why,
-        chains=anchor.chains,
-        hmac=anchor.hmac,
-        line_number=number,
-        valid=hmac.compare_digest(expected, anchor.hmac),
-    )
+    return replace(anchor, valid=hmac.compare_digest(expected, anchor.hmac))
 
 
 @dataclass
@@ -239,20 +243,25 @@ class AnchorReading:
 
 
 def read_anchors(path: Path | None = None) -> AnchorReading:
+    """The anchors of this database in the log (lines of other databases are skipped; a
+    line that cannot be read or whose signature does not hold is reported)."""
     path = path or anchor_log_path()
     reading = AnchorReading(path=path)
     if not path.exists():
         return reading
     key = anchor_key()
+    database = database_name()
     with path.open(encoding="utf-8") as handle:
         for number, text in enumerate(handle, start=1):
             if not text.strip():
                 continue
             anchor = _parse(text, number, key)
-            if anchor is None or not anchor.valid:
+            if anchor is None:
                 reading.bad_lines.append(number)
-            if anchor is not None:
+            elif anchor.database == database:
                 reading.anchors.append(anchor)
+                if not anchor.valid:
+                    reading.bad_lines.append(number)
     return reading
 
 
@@ -332,3 +341,55 @@ def check_trail(reading: AnchorReading | None = None) -> tuple[Anchor | None, li
                 )
             )
     return anchor, problems
+
+
+# --- One run of the whole check (verify_audit, the data manager's button) -------------------
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a run found: the chains and entries read, the anchor compared, every problem."""
+
+    chains: int
+    entries: int
+    anchor: Anchor | None
+    problems: tuple[str, ...]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def check_audit_trail() -> CheckResult:
+    """Recompute every hash chain (crf.audit.verify_chains) and compare the trail with the
+    latest anchor; nothing written."""
+    from crf.audit import ChainProblem, verify_chains
+
+    problems: list[str] = []
+    chains = entries = 0
+    for item in verify_chains():
+        if isinstance(item, ChainProblem):
+            problems.append(f"{item.chain} entry {item.entry_id}: {item.message}")
+        else:
+            chains += 1
+            entries += item[1]
+    anchor, anchor_problems = check_trail()
+    problems.extend(f"{p.chain}: {p.message}" if p.chain else p.message for p in anchor_problems)
+    return CheckResult(chains=chains, entries=entries, anchor=anchor, problems=tuple(problems))
+
+
+def record_audit_check(*, actor: Any = None, result: CheckResult | None = None) -> Any:
+    """Run the check (unless given its result) and keep it as an AuditCheck row, the
+    result and time data managers see; return the row."""
+    from data_management.models import AuditCheck
+
+    result = result or check_audit_trail()
+    return AuditCheck.objects.create(
+        at=timezone.now(),
+        actor_username=actor.get_username() if actor is not None else "system",
+        intact=result.intact,
+        chains=result.chains,
+        entries=result.entries,
+        anchor_at=result.anchor.at if result.anchor is not None else None,
+        problems="\n".join(result.problems),
+    )
