@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,15 @@ def _empty_caches() -> None:
     for cache in caches.all(initialized_only=True):
         if isinstance(cache, LocMemCache):
             cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _audit_anchor_log(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every test writes audit anchors (data_management.anchors) to a log of its own, signed
+    with a fixed key: an anchor one test wrote is never compared with another test's trail."""
+    settings.EDC_AUDIT_ANCHOR_KEY = "test-audit-anchor-key"
+    name = f"audit-anchors-{uuid.uuid4().hex}.jsonl"  # a file only if the test writes one
+    settings.EDC_AUDIT_ANCHOR_LOG = str(tmp_path_factory.getbasetemp() / name)
 
 
 @pytest.fixture(autouse=True)

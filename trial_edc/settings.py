@@ -8,6 +8,7 @@ switch to PostgreSQL and Redis. ``.env.example`` lists every variable.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -129,7 +130,20 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
-DATABASE_URL = env_str("DATABASE_URL")
+# DATABASE_URL: the role the web and worker processes connect as (in production a role that
+# owns no table and may not change the audit trail: manage.py create_app_role, docs/deploy.md).
+# MIGRATION_DATABASE_URL: the tables' owner; `manage.py migrate` and `manage.py
+# create_app_role` connect as it when it is set (OWNER_COMMANDS), every other process never.
+APP_DATABASE_URL = DATABASE_URL = env_str("DATABASE_URL")
+MIGRATION_DATABASE_URL = env_str("MIGRATION_DATABASE_URL")
+OWNER_COMMANDS = frozenset({"migrate", "create_app_role"})
+if (
+    MIGRATION_DATABASE_URL
+    and Path(sys.argv[0]).name == "manage.py"
+    and sys.argv[1:2]
+    and sys.argv[1] in OWNER_COMMANDS
+):
+    DATABASE_URL = MIGRATION_DATABASE_URL
 if DATABASE_URL:
     # Persistent connections (60 s), checked before each request reuses one: after the
     # database restarts, a dead connection is replaced instead of failing the request.
@@ -193,6 +207,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Study data file previews nobody confirmed: removed after a day (crf.import_previews).
     "import-previews": {"task": "crf.tasks.remove_stale_import_previews", "schedule": 3600.0},
+    # The audit trail's chain heads signed and written outside the database, once a day
+    # (data_management.anchors; also at every study lock).
+    "audit-anchor": {"task": "data_management.tasks.write_daily_anchor", "schedule": 86400.0},
 }
 
 # --- Mail ---------------------------------------------------------------------------------
@@ -211,6 +228,14 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "edc@localhost")
 # address the links in mails point to.
 EDC_SAFETY_CONTACTS = env_list("EDC_SAFETY_CONTACTS")
 EDC_BASE_URL = env_str("EDC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- Audit trail anchors (data_management.anchors) ----------------------------------------
+# The HMAC key that signs the anchors: a secret kept out of the database (and out of its
+# backups). Unset, a key derived from DJANGO_SECRET_KEY is used and a warning logged: for
+# development only.
+EDC_AUDIT_ANCHOR_KEY = env_str("EDC_AUDIT_ANCHOR_KEY")
+# The anchor log, one JSON line per anchor, outside the database (default: the data directory).
+EDC_AUDIT_ANCHOR_LOG = env_str("EDC_AUDIT_ANCHOR_LOG", str(VAR_DIR / "audit-anchors.jsonl"))
 
 # --- Authentication -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
