@@ -12,9 +12,11 @@ the step's text), so the subject page's cache (keyed on the chain head) follows.
 Automatic queries (data_management.auto_queries) come from soft edit-check findings and
 close themselves when the data no longer trigger the check.
 
-The services take ``actor=`` and check the permission and the site scope themselves: a
-subject of another site raises PermissionDenied (a view turns it into its 404 by
-looking the subject up with ``Subject.objects.for_user`` first).
+A step is refused (ValidationError naming the lock) where the data it is about are locked:
+the crf.registry write guards are asked with action "query". The services take ``actor=``
+and check the permission and the site scope themselves: a subject of another site raises
+PermissionDenied (a view turns it into its 404 by looking the subject up with
+``Subject.objects.for_user`` first).
 """
 
 from __future__ import annotations
@@ -249,9 +251,29 @@ def _step(
     return message
 
 
-def _locked(query: Query) -> Query:
-    """The query re-read under a row lock (two people acting on it at once)."""
-    return Query.objects.select_for_update().get(pk=query.pk)
+def _locked(query: Query, *, actor: Any) -> Query:
+    """The query re-read under a row lock (two people acting on it at once), once the
+    write guards (a lock of its form, visit, subject or the study) let it change."""
+    query = Query.objects.select_for_update().select_related("subject").get(pk=query.pk)
+    spec = registry.get(query.form_code)
+    instance = spec.model.objects.select_related("visit").filter(pk=query.object_id).first()
+    _check_write(actor, query.subject, spec, instance)
+    return query
+
+
+def _check_write(actor: Any, subject: Subject, spec: FormSpec, instance: Any) -> None:
+    """A query step is refused where the data it is about are locked (crf.registry write
+    guards, action "query"): the ValidationError names the lock."""
+    registry.check_write(
+        registry.WriteAttempt(
+            actor,
+            subject,
+            spec,
+            visit=getattr(instance, "visit", None),
+            instance=instance,
+            action="query",
+        )
+    )
 
 
 @transaction.atomic
@@ -284,6 +306,7 @@ def raise_query(
         row_key=row_key,
         variable=variable,
     )
+    _check_write(actor, subject, spec, instance)
     now = timezone.now()
     query = Query.objects.create(
         subject=subject,
@@ -315,7 +338,7 @@ def answer_query(*, actor: Any, query: Query, text: str) -> Query:
     """
     _require(actor, ENTER, query.subject_id)
     cleaned = _text(text, required=True, message=_("Write the answer for the monitor."))
-    query = _locked(query)
+    query = _locked(query, actor=actor)
     if query.status != QueryStatus.OPEN:
         raise ValidationError(
             _("Only an open query can be answered; this one is %(status)s.")
@@ -343,7 +366,7 @@ def close_query(*, actor: Any, query: Query, text: str = "") -> Query:
     """
     _require(actor, QUERIES, query.subject_id)
     cleaned = _text(text, required=False, message="")
-    query = _locked(query)
+    query = _locked(query, actor=actor)
     if query.status == QueryStatus.CLOSED:
         raise ValidationError(_("This query is already closed."))
     old = query.status
@@ -367,7 +390,7 @@ def reopen_query(*, actor: Any, query: Query, text: str) -> Query:
     """
     _require(actor, QUERIES, query.subject_id)
     cleaned = _text(text, required=True, message=_("Say why the query is re-opened."))
-    query = _locked(query)
+    query = _locked(query, actor=actor)
     if query.status == QueryStatus.OPEN:
         raise ValidationError(_("This query is already open."))
     return _reopen(query, actor=actor, text=cleaned)
@@ -394,7 +417,7 @@ def comment_query(*, actor: Any, query: Query, text: str) -> Query:
     codename = QUERIES if actor is not None and actor.has_perm(perm(QUERIES)) else ENTER
     _require(actor, codename, query.subject_id)
     cleaned = _text(text, required=True, message=_("Write the comment."))
-    query = _locked(query)
+    query = _locked(query, actor=actor)
     now = timezone.now()
     _step(query, actor=actor, step=QueryStep.COMMENT, text=cleaned, old_status=query.status, at=now)
     return query

@@ -431,3 +431,31 @@ def test_queries_for_user_keeps_to_the_users_sites(
     assert list(queries_for_user(monitor02)) == [other]
     assert list(queries_for_user(data_manager)) == [other, query]
     assert list(queries_for_user(people[Role.ADMINISTRATOR])) == []
+
+
+# --- Locks ---------------------------------------------------------------------------------
+
+
+def test_query_steps_refused_on_a_locked_form(
+    monitor, investigator, data_manager, subject01, form, query
+) -> None:
+    from crf import registry
+    from data_management.locks import lock_form
+
+    lock_form(actor=data_manager, spec=registry.get("XX"), instance=form, reason="Final.")
+    steps = [
+        lambda: raise_query(
+            actor=monitor, subject=subject01, form_code="XX", instance=form, text="Q"
+        ),
+        lambda: answer_query(actor=investigator, query=query, text="A"),
+        lambda: close_query(actor=monitor, query=query),
+        lambda: comment_query(actor=monitor, query=query, text="C"),
+    ]
+
+    for step in steps:
+        with pytest.raises(ValidationError) as error:
+            step()
+        assert error.value.messages[0].startswith("Locked: Test vitals (XX) at SCR of subject")
+
+    assert Query.objects.count() == 1
+    assert len(thread(query)) == 1
