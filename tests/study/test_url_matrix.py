@@ -42,6 +42,10 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "crf:visit_form": ("GET", CLINICAL, True),
     "crf:form": ("GET", CLINICAL, True),
     "crf:log_record": ("GET", CLINICAL, True),
+    # (before crf:delete, which deletes the record they show)
+    "data_management:sdv_progress": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
+    "data_management:sdv_form": ("GET", CLINICAL, True),
+    "data_management:sdv_verify": ("POST", frozenset({R.MONITOR}), True),
     "crf:delete": ("POST", ENTRY, True),
     "crf:data_export": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
     "crf:data_import": ("GET", DATA_MANAGER, False),
@@ -112,6 +116,8 @@ def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
     if name in ("crf:log_record", "crf:delete"):
         kwargs |= {"form_code": "XL", "record_pk": record.pk}
     if name == "data_management:lock_form":
+        kwargs |= {"form_code": "XL", "record_pk": record.pk}
+    if name in ("data_management:sdv_form", "data_management:sdv_verify"):
         kwargs |= {"form_code": "XL", "record_pk": record.pk}
     if name == "visits:declare_missed":
         kwargs |= {"visit_code": "SCR"}
