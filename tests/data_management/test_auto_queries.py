@@ -268,3 +268,62 @@ def test_a_visit_out_of_its_window_raises_queries_closed_when_the_date_is_correc
 
     assert [q.status for q in raised.all()] == ["closed", "closed"]
     assert chain_intact()
+
+
+# --- The data migration: findings already in the database ---------------------------------
+
+
+def test_the_data_migration_turns_open_findings_into_automatic_queries(subject01, high) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("data_management.migrations.0003_findings_to_queries")
+    old = dict(
+        subject=subject01,
+        form_code="XX",
+        visit_code="SCR",
+        object_model="crftest.DemoVitals",
+        object_id=high.pk,
+    )
+    # Findings written before automatic queries existed (no listener ran for them).
+    before = CheckFinding.objects.create(
+        **old, variable="DIABP", check_code="DIABP_old", message="An old finding."
+    )
+    CheckFinding.objects.create(
+        **old,
+        variable="XXDAT",
+        check_code="XXDAT_old",
+        message="Resolved already.",
+        status=FindingStatus.RESOLVED,
+    )
+    audit_entries = AuditEntry.objects.count()
+
+    created = migration.findings_to_queries(apps)
+
+    assert created == 1
+    query = Query.objects.get(finding=before)
+    assert (
+        query.origin,
+        query.check_code,
+        query.variable,
+        query.visit_code,
+        query.status,
+        query.text,
+        query.raised_by,
+        query.raised_at,
+    ) == (
+        "automatic",
+        "DIABP_old",
+        "DIABP",
+        "SCR",
+        "open",
+        "An old finding.",
+        None,
+        before.created_at,
+    )
+    assert thread(query) == [("raise", "system", "An old finding.", "open")]
+    assert AuditEntry.objects.count() == audit_entries
+    # The finding that already had its query (SYSBP) kept it; a second run adds nothing.
+    assert Query.objects.count() == 2
+    assert migration.findings_to_queries(apps) == 0
