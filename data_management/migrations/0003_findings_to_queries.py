@@ -79,10 +79,14 @@ def findings_to_queries(apps: Any, schema_editor: Any = None) -> int:
     return len(created)
 
 
+def forwards(apps: Any, schema_editor: Any) -> None:
+    findings_to_queries(apps, schema_editor)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("crf", "0005_alter_auditentry_action"),
         ("data_management", "0002_audit_truncate_trigger"),
     ]
 
-    operations = [migrations.RunPython(findings_to_queries, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
