@@ -64,6 +64,7 @@ NOT_PAGES = {
     "adverse_events:deviations_csv": "a CSV download of the deviation log",
     "outcomes:figure": "an SVG/PNG figure: seen as an image on the outcomes page",
     "outcomes:csv": "a CSV download of the outcomes page",
+    "data_management:queries_csv": "a CSV download of every query (queries and metrics pages)",
 }
 # POST urls of the matrix that also answer GET with a page of their own.
 GET_PAGES_OF_POSTS = {"visits:declare_missed"}
@@ -113,7 +114,38 @@ def build_study(people: dict[Role, Any], sites: dict[str, Any]) -> Study:
     survival = registry.get("SV").model.objects.filter(subject=progressed).order_by("pk").first()
     assert survival is not None, "the progressed subject has a survival contact"
     study.records["SV"] = (progressed, survival.pk)
+    _raise_queries(people, progressed)
     return study
+
+
+def _raise_queries(people: dict[Role, Any], subject: Subject) -> None:
+    """Query threads on the TA1 form (seen on it and on the queries page): one on a lesion's
+    diameter answered by the site, one on the whole form still open."""
+    from data_management.queries import answer_query, raise_query
+
+    ta = TumourAssessment.objects.get(subject=subject, visit__code="TA1", is_deleted=False)
+    lesion = raise_query(
+        actor=people[Role.MONITOR],
+        subject=subject,
+        form_code="TA",
+        instance=ta,
+        group="TL",
+        row_key="T01",
+        variable="TLDIAM",
+        text="The radiology report gives 34 mm for T01; please check.",
+    )
+    answer_query(
+        actor=people[Role.INVESTIGATOR],
+        query=lesion,
+        text="Corrected from the report, with the reason for change.",
+    )
+    raise_query(
+        actor=people[Role.MONITOR],
+        subject=subject,
+        form_code="TA",
+        instance=ta,
+        text="Was the same CT protocol used as at baseline?",
+    )
 
 
 CM_VALUES = {

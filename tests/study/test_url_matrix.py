@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from crf import registry
 from crf.models import CheckFinding
 from crf.services import save_form
+from data_management.models import Query
 from enrollment.models import EligibilityCriterion
 from study.models import Role
 
@@ -72,6 +73,14 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "adverse_events:deviations": ("GET", CLINICAL, False),
     "adverse_events:deviations_csv": ("GET", CLINICAL, False),
     "adverse_events:decide_suggestion": ("POST", DATA_MANAGER, False),
+    "data_management:queries": ("GET", CLINICAL, False),
+    "data_management:query_metrics": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
+    "data_management:queries_csv": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
+    "data_management:query_raise": ("POST", frozenset({R.MONITOR, R.DATA_MANAGER}), True),
+    "data_management:query_answer": ("POST", ENTRY, True),
+    "data_management:query_close": ("POST", frozenset({R.MONITOR, R.DATA_MANAGER}), True),
+    "data_management:query_reopen": ("POST", frozenset({R.MONITOR, R.DATA_MANAGER}), True),
+    "data_management:query_comment": ("POST", ENTRY | {R.MONITOR, R.DATA_MANAGER}, True),
     "outcomes:end_treatment": ("POST", ENTRY, True),
     "outcomes:study": ("GET", SAFETY, False),
     "outcomes:figure": ("GET", SAFETY, False),
@@ -82,6 +91,7 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "data_management:lock_form": ("POST", DATA_MANAGER, True),
 }
 PUBLIC = {"study:login", "set_language"}
+QUERY_STEPS = {f"data_management:query_{step}" for step in ("answer", "close", "reopen", "comment")}
 
 
 def _walk(patterns: list[Any], namespace: str = "") -> list[tuple[str, Any]]:
@@ -127,6 +137,10 @@ def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
         kwargs |= {"name": "km_pfs", "fmt": "svg"}
     if name == "outcomes:csv":
         kwargs |= {"name": "subjects"}
+    if name == "data_management:query_raise":
+        kwargs |= {"form_code": "XL", "record_pk": record.pk}
+    if name in QUERY_STEPS:
+        kwargs |= {"query_pk": record.query_pk}
     if name == "adverse_events:decide_suggestion":
         kwargs |= {"finding_pk": record.suggestion_pk}
     if name == "enrollment:criterion_edit":
@@ -155,6 +169,14 @@ def records(people, subject01, subject02) -> dict[str, Any]:
             variable="XLDAT",
             check_code="XLDAT_window_deviation",
             message=f"Suggested protocol deviation {number}",
+        ).pk
+        record.query_pk = Query.objects.create(  # a query on the record (its steps' URLs)
+            subject=record.subject,
+            form_code="XL",
+            object_model=record._meta.label,
+            object_id=record.pk,
+            text=f"Matrix query {number}",
+            raised_at=record.modified_at,
         ).pk
     return records
 
