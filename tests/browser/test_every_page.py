@@ -287,6 +287,8 @@ SPECIAL_PAGES = {  # url names with arguments: _special_pages says which page ea
     "enrollment:enrol",
     "enrollment:criterion_edit",
     "adverse_events:safety_events",  # no arguments, but empty without a ?row= or ?soc=
+    "data_management:sign_casebook",
+    "data_management:sign_visit",
     "data_management:sdv_form",
 }
 
@@ -344,6 +346,16 @@ def _special_pages(study: Study) -> dict[str, list[Page]]:
             "safety-events-serious",
             "adverse_events:safety_events",
             _url("adverse_events:safety_events") + "?row=serious",
+        ),
+        Page(
+            "sign-casebook",
+            "data_management:sign_casebook",
+            _url("data_management:sign_casebook", subject_pk=progressed),
+        ),
+        Page(
+            "sign-visit-C1D1",
+            "data_management:sign_visit",
+            _url("data_management:sign_visit", subject_pk=progressed, visit_code="C1D1"),
         ),
         Page(
             "sdv-form-IE",  # the eligibility answers (IE has a page of its own) verified here

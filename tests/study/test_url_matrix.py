@@ -89,6 +89,9 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "data_management:lock_subject": ("POST", DATA_MANAGER, True),
     "data_management:lock_visit": ("POST", DATA_MANAGER, True),
     "data_management:lock_form": ("POST", DATA_MANAGER, True),
+    "data_management:signature_queue": ("GET", CLINICAL, False),
+    "data_management:sign_casebook": ("GET", CLINICAL, True),
+    "data_management:sign_visit": ("GET", CLINICAL, True),
 }
 PUBLIC = {"study:login", "set_language"}
 QUERY_STEPS = {f"data_management:query_{step}" for step in ("answer", "close", "reopen", "comment")}
@@ -129,6 +132,8 @@ def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
         kwargs |= {"form_code": "XL", "record_pk": record.pk}
     if name in ("data_management:sdv_form", "data_management:sdv_verify"):
         kwargs |= {"form_code": "XL", "record_pk": record.pk}
+    if name == "data_management:sign_visit":
+        kwargs |= {"visit_code": "SCR"}
     if name == "visits:declare_missed":
         kwargs |= {"visit_code": "SCR"}
     if name == "enrollment:dashboard_csv":
