@@ -1,3 +1,7 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from data_management import matrix
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("matrix/", matrix.status_matrix, name="matrix"),
+]

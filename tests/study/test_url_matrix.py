@@ -85,6 +85,7 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "outcomes:study": ("GET", SAFETY, False),
     "outcomes:figure": ("GET", SAFETY, False),
     "outcomes:csv": ("GET", SAFETY, False),
+    "data_management:matrix": ("GET", CLINICAL, False),
     "data_management:locks": ("GET", DATA_MANAGER, False),
     "data_management:lock_subject": ("POST", DATA_MANAGER, True),
     "data_management:lock_visit": ("POST", DATA_MANAGER, True),
