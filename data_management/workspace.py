@@ -27,18 +27,24 @@ def _matrix(site: str, status: StatusFilter) -> str:
 
 
 def links(work: SiteWork) -> dict[str, Any]:
-    """Where each count of a site leads: the status matrix filtered to the subjects
-    concerned (open or answered queries, forms awaiting SDV, casebooks awaiting
-    signature), the worklist's overdue visits of the site, the overdue SAE reports listed
-    on the same home page."""
+    """Where each count of a site leads: the queries page filtered to those queries (state,
+    site, age), the status matrix filtered to the subjects concerned (forms awaiting SDV,
+    casebooks awaiting signature), the worklist's overdue visits of the site, the overdue
+    SAE reports listed on the same home page."""
     number = work.site.number
     worklist = reverse("visits:worklist")
+    queries = reverse("data_management:queries")
     return {
         "open": [
-            Link(work.open_by_age[band.value], _matrix(number, StatusFilter.OPEN_QUERY))
+            Link(
+                work.open_by_age[band.value],
+                f"{queries}?{urlencode({'status': 'open', 'site': number, 'age': band.value})}",
+            )
             for band in QUERY_AGE_BANDS
         ],
-        "answered": Link(work.answered, _matrix(number, StatusFilter.ANSWERED_QUERY)),
+        "answered": Link(
+            work.answered, f"{queries}?{urlencode({'status': 'answered', 'site': number})}"
+        ),
         "sdv": Link(work.awaiting_sdv, _matrix(number, StatusFilter.AWAITING_SDV)),
         "signature": Link(
             work.awaiting_signature, _matrix(number, StatusFilter.AWAITING_SIGNATURE)

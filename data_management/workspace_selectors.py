@@ -15,7 +15,6 @@ from typing import Any
 
 from django.db.models import CharField, Count, Q, Value
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
 
 from adverse_events.models import SaeReport
 from crf import registry
@@ -26,6 +25,7 @@ from data_management.matrix_selectors import (
     overdue_visits,
 )
 from data_management.models import Query, QueryStatus
+from data_management.query_selectors import AGE_BUCKETS
 from study.models import Site, Subject
 from study.scoping import sites_for_user
 
@@ -35,15 +35,13 @@ class AgeBand:
     value: str
     first: int  # days since the query was raised, inclusive
     last: int | None
-    label: Promise
+    label: str | Promise
 
 
-# Issue 12: open queries by age, 0-7, 8-14, 15-30 and more than 30 days.
-QUERY_AGE_BANDS: tuple[AgeBand, ...] = (
-    AgeBand("0-7", 0, 7, _("0–7 days")),
-    AgeBand("8-14", 8, 14, _("8–14 days")),
-    AgeBand("15-30", 15, 30, _("15–30 days")),
-    AgeBand("31+", 31, None, _("more than 30 days")),
+# Issue 12: open queries by age, 0-7, 8-14, 15-30 and more than 30 days (the queries page's
+# buckets, so a count links to the same queries there).
+QUERY_AGE_BANDS: tuple[AgeBand, ...] = tuple(
+    AgeBand(key, low, high, label) for key, low, high, label in AGE_BUCKETS
 )
 
 
