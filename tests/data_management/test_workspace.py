@@ -130,7 +130,7 @@ def test_forms_awaiting_sdv_and_signatures_count_down(people, sites, monitor) ->
     SourceVerification.objects.create(
         subject=subject,
         form_code=registry.for_model(type(form)).code,
-        visit_code=form.visit.code if form.visit_id else "",
+        visit_code=form.visit.code if form.visit is not None else "",
         object_model=form._meta.label,
         object_id=form.pk,
         variable="",
