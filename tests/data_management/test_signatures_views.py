@@ -16,10 +16,15 @@ from data_management.models import Signature, SignatureScope
 from study.models import AuthEvent, AuthEventKind, Role, Subject
 from study.protocol import SESSION_POLICY
 from tests.conftest import PASSWORD
-from tests.data_management.test_signatures import LESIONS, pi, pi02, scr, vitals  # noqa: F401
+from tests.data_management import test_signatures as services_tests
 from tests.factories import save_xx
 
 pytestmark = pytest.mark.django_db
+
+# The fixtures of the service tests: the PIs of sites 01 and 02, SCR, a complete XX form.
+pi, pi02 = services_tests.pi, services_tests.pi02
+scr, vitals = services_tests.scr, services_tests.vitals
+LESIONS = services_tests.LESIONS
 
 WRONG = "not-the-password"
 
