@@ -82,6 +82,7 @@ SYNTHETIC_300MS = (
     "safety page",
     "deviations",
     "subject list",
+    "status matrix",
 )
 
 # Targets of the issue for the command-line steps, in seconds.

@@ -477,6 +477,14 @@ def single_user_pages(
             read_step(_fixed("crf:subject_list")),
             target,
         ),
+        Scenario(
+            "status matrix",
+            1,
+            "read",
+            ("datamanager",),
+            read_step(_fixed("data_management:matrix")),
+            target,
+        ),
     ]
 
 
