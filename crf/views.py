@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -15,11 +16,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crf import page_cache, registry, selectors
+from crf.audit_filters import AuditFilterForm
 from crf.display import ShownValue, variable_text
 from crf.forms import (
     SYSTEM_REASONS,
@@ -118,9 +121,27 @@ def subject_detail(request: HttpRequest, subject: Subject) -> HttpResponse:
 
 @subject_view(VIEW, AUDIT)
 def subject_audit(request: HttpRequest, subject: Subject) -> HttpResponse:
-    entries = subject.audit_entries.select_related("actor").order_by("-id")
-    page = Paginator(entries, 100).get_page(request.GET.get("page"))
-    return render(request, "crf/subject_audit.html", {"subject": subject, "page": page})
+    """The subject's whole audit trail, newest first, filtered by form, visit, user, action
+    and dates; times in the subject's site's zone."""
+    with timezone.override(zoneinfo.ZoneInfo(subject.site.time_zone)):
+        trail = subject.audit_entries.all()
+        filters = AuditFilterForm(
+            request.GET or None,
+            visits=subject.visits.values_list("code", flat=True),
+            users=trail.order_by("actor_username")
+            .values_list("actor_username", flat=True)
+            .distinct(),
+        )
+        entries = filters.apply(trail).order_by("-id")
+        page = Paginator(entries, 100).get_page(request.GET.get("page"))
+        context = {
+            "subject": subject,
+            "page": page,
+            "filters": filters,
+            "page_query": filters.query_string(),
+            "zone": subject.site.time_zone,
+        }
+        return render(request, "crf/subject_audit.html", context)
 
 
 def _spec_or_404(form_code: str) -> FormSpec:
