@@ -65,6 +65,7 @@ NOT_PAGES = {
     "outcomes:figure": "an SVG/PNG figure: seen as an image on the outcomes page",
     "outcomes:csv": "a CSV download of the outcomes page",
     "data_management:queries_csv": "a CSV download of every query (queries and metrics pages)",
+    "data_management:audit_csv": "a CSV download of the audit search (the audit trail page)",
 }
 # POST urls of the matrix that also answer GET with a page of their own.
 GET_PAGES_OF_POSTS = {"visits:declare_missed"}

@@ -93,6 +93,9 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "data_management:signature_queue": ("GET", CLINICAL, False),
     "data_management:sign_casebook": ("GET", CLINICAL, True),
     "data_management:sign_visit": ("GET", CLINICAL, True),
+    "data_management:audit_search": ("GET", DATA_MANAGER, False),
+    "data_management:audit_csv": ("GET", DATA_MANAGER, False),
+    "data_management:audit_check_run": ("POST", DATA_MANAGER, False),
 }
 PUBLIC = {"study:login", "set_language"}
 QUERY_STEPS = {f"data_management:query_{step}" for step in ("answer", "close", "reopen", "comment")}
