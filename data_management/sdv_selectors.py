@@ -206,6 +206,7 @@ class FormProgress:
     object_id: int
     status: str
     tally: Tally = field(default_factory=Tally)
+    visit_date: Any = None  # the visit's planned date (orders a subject's forms)
 
     @property
     def verified(self) -> bool:
@@ -260,16 +261,24 @@ def progress(subjects: QuerySet[Any], *, form_code: str = "") -> list[FormProgre
         inputs = spec.input_variables
         group_rows = _group_rows(spec, forms)
         label = spec.model._meta.label
-        for pk, subject_id, visit_code, status, *values in forms.order_by("pk").values_list(
-            "pk", "subject_id", "visit__code", "status", *(v.field_name for v in inputs)
-        ):
+        rows = forms.order_by("pk").values_list(
+            "pk",
+            "subject_id",
+            "visit__code",
+            "visit__planned_date",
+            "status",
+            *(v.field_name for v in inputs),
+        )
+        for pk, subject_id, visit_code, visit_date, status, *values in rows:
             texts = {v.name: audit_text(value) for v, value in zip(inputs, values, strict=True)}
             items = items_of(spec.code, visit_code or "", texts, group_rows.get(pk, {}))
             if not items:
                 continue
             verified = active.get((label, pk), {})
             tally = _tally(items, verified)
-            found.append(FormProgress(subject_id, spec, visit_code or "", pk, status, tally))
+            found.append(
+                FormProgress(subject_id, spec, visit_code or "", pk, status, tally, visit_date)
+            )
     return found
 
 
@@ -302,6 +311,23 @@ def _tally(items: Iterable[Item], verified: dict[Key, str | None]) -> Tally:
         tally.critical_verified += done and item.critical
     tally.forms_verified = int(tally.values == tally.values_verified)
     return tally
+
+
+def in_order(forms: Iterable[FormProgress]) -> list[FormProgress]:
+    """A subject's forms in visit order (planned date), then form order; log forms last."""
+    import datetime as dt
+
+    return sorted(
+        forms,
+        key=lambda f: (
+            f.subject_id,
+            f.visit_date is None and f.visit_code == "",
+            f.visit_date or dt.date.max,
+            f.visit_code,
+            f.spec.order,
+            f.object_id,
+        ),
+    )
 
 
 def total(forms: Iterable[FormProgress]) -> Tally:

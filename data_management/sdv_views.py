@@ -15,7 +15,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -23,7 +23,6 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from crf import registry
-from crf.models import Visit
 from crf.registry import FormSpec
 from data_management import sdv, sdv_selectors
 from data_management.sdv_selectors import FormProgress, FormState, ValueState
@@ -50,22 +49,35 @@ def _zone(subject: Subject) -> str:
     return str(subject.site.time_zone)
 
 
-def _verified_text(value: ValueState, subject: Subject) -> str:
+def _sentence(template: str, **parts: str) -> SafeString:
+    """A translated sentence with its parts escaped and a time or date kept on one line."""
+    shown = {
+        name: format_html('<span class="text-nowrap">{}</span>', part)
+        if name in ("time", "date")
+        else conditional_escape(part)
+        for name, part in parts.items()
+    }
+    return mark_safe(conditional_escape(template) % shown)  # noqa: S308 - every part escaped
+
+
+def _verified_text(value: ValueState, subject: Subject) -> SafeString:
     verification = value.verification
     assert verification is not None
-    return _("Verified by %(person)s on %(time)s") % {
-        "person": _person(verification.verified_by),
-        "time": sdv.site_time(verification.verified_at, _zone(subject)),
-    }
+    return _sentence(
+        _("Verified by %(person)s on %(time)s"),
+        person=_person(verification.verified_by),
+        time=sdv.site_time(verification.verified_at, _zone(subject)),
+    )
 
 
-def _reset_text(value: ValueState, subject: Subject) -> str:
+def _reset_text(value: ValueState, subject: Subject) -> SafeString:
     reset = value.reset
     assert reset is not None and reset.reset_at is not None
-    return _("Verification reset: value changed by %(person)s on %(date)s") % {
-        "person": _person(reset.reset_by),
-        "date": sdv.site_time(reset.reset_at, _zone(subject))[:10],
-    }
+    return _sentence(
+        _("Verification reset: value changed by %(person)s on %(date)s"),
+        person=_person(reset.reset_by),
+        date=sdv.site_time(reset.reset_at, _zone(subject))[:10],
+    )
 
 
 def _mark_id(instance: Any, key: sdv.Key) -> str:
@@ -80,7 +92,7 @@ def _badge(kind: str, text: str) -> SafeString:
         "needs": "text-bg-light border",
         "reset": "text-bg-danger",
     }[kind]
-    tick = format_html('<span aria-hidden="true">✓ </span>') if kind == "verified" else ""
+    tick = mark_safe('<span aria-hidden="true">✓ </span>') if kind == "verified" else ""
     return format_html(
         '<span class="badge {} sdv-badge" data-sdv="{}">{}{}</span>', classes, kind, tick, text
     )
@@ -149,7 +161,7 @@ def _marks(state: FormState, subject: Subject, *, oob: bool = False) -> dict[sdv
     def wrap(key: sdv.Key, html: SafeString) -> str:
         extra = mark_safe(' hx-swap-oob="true"') if oob else ""
         return format_html(
-            '<span class="sdv-mark" id="{}" data-testid="sdv-mark"{}>{}</span>',
+            '<span class="sdv-mark me-1" id="{}" data-testid="sdv-mark"{}>{}</span>',
             _mark_id(instance, key),
             extra,
             html,
@@ -222,7 +234,7 @@ def _panel_html(
     return render_to_string("data_management/sdv/_panel.html", context, request=request)
 
 
-def _panel_state(value: ValueState, subject: Subject) -> str:
+def _panel_state(value: ValueState, subject: Subject) -> SafeString | str:
     if value.verified:
         return _verified_text(value, subject)
     if value.reset is not None:
@@ -245,18 +257,8 @@ def subject_panel(request: HttpRequest, subject: Subject) -> str:
     forms = sdv_selectors.progress(Subject.objects.filter(pk=subject.pk))
     if not forms:
         return ""
-    order = {
-        code: index
-        for index, code in enumerate(
-            Visit.objects.filter(subject=subject)
-            .order_by("planned_date", "id")
-            .values_list("code", flat=True)
-        )
-    }
     visits: dict[str, list[FormProgress]] = {}
-    for form in sorted(
-        forms, key=lambda f: (order.get(f.visit_code, len(order)), f.visit_code == "", f.spec.order)
-    ):
+    for form in sdv_selectors.in_order(forms):
         visits.setdefault(form.visit_code, []).append(form)
     rows = [(code, items, sdv_selectors.total(items)) for code, items in visits.items()]
     context = {
@@ -455,12 +457,9 @@ def sdv_progress(request: HttpRequest) -> HttpResponse:
             (people[pk], tallies[pk], _link(params, by="form", subject=str(pk))) for pk in ordered
         ]
     else:
-        forms.sort(
-            key=lambda f: (
-                people[f.subject_id].site.number,
-                people[f.subject_id].label,
-                f.spec.order,
-            )
+        forms = sorted(
+            sdv_selectors.in_order(forms),
+            key=lambda f: (people[f.subject_id].site.number, people[f.subject_id].label),
         )
         page = Paginator(forms, 50).get_page(request.GET.get("page"))
         context["page"] = page
