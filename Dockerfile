@@ -26,7 +26,7 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 edc \
     && useradd --system --uid 10001 --gid edc --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin edc \
-    && mkdir -p /app "$EDC_VAR_DIR/media" \
+    && mkdir -p /app "$EDC_VAR_DIR/media" "$EDC_VAR_DIR/anchors" \
     && chown -R edc:edc "$EDC_VAR_DIR"
 
 WORKDIR /app
