@@ -40,7 +40,7 @@ ACTIVE = (QueryStatus.OPEN, QueryStatus.ANSWERED)
 # A state's colour (Bootstrap): open waits for the site, answered for the monitor.
 BADGE_CLASSES = {
     QueryStatus.OPEN: "text-bg-danger",
-    QueryStatus.ANSWERED: "text-bg-warning",
+    QueryStatus.ANSWERED: "text-bg-info",
     QueryStatus.CLOSED: "text-bg-secondary",
 }
 
@@ -485,6 +485,7 @@ class Filters:
     form: str = ""
     origin: str = ""
     age: str = ""
+    subject: str = ""  # a subject's pk (the subject page's link); scoping still applies
 
     @classmethod
     def from_query(cls, data: Any, *, site_numbers: Sequence[str]) -> Filters:
@@ -500,6 +501,7 @@ class Filters:
             form=pick("form", [spec.code for spec in registry.all_forms()]),
             origin=pick("origin", QueryOrigin.values),
             age=pick("age", [key for key, *_rest in AGE_BUCKETS]),
+            subject=subject if (subject := str(data.get("subject", ""))).isdigit() else "",
         )
 
     def params(self) -> dict[str, str]:
@@ -520,6 +522,8 @@ def filtered(queries: QuerySet[Query], filters: Filters, *, now: dt.datetime) ->
         queries = queries.filter(subject__site__number=filters.site)
     if filters.form:
         queries = queries.filter(form_code=filters.form)
+    if filters.subject:
+        queries = queries.filter(subject_id=int(filters.subject))
     if filters.origin:
         queries = queries.filter(origin=filters.origin)
     if filters.age:

@@ -14,8 +14,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from crf import registry
 from crf.registry import FormSpec
@@ -48,14 +48,18 @@ def badges_html(key: tuple[str, str, str], badges: list[selectors.Badge]) -> str
         format_html_join(
             " ",
             '<a class="badge rounded-pill edc-query-badge {}" href="#query-{}" '
-            'data-testid="query-badge" data-status="{}">{}{}</a>',
+            'data-testid="query-badge" data-status="{}">{}</a>',
             (
                 (
                     selectors.BADGE_CLASSES[QueryStatus(b.status)],
                     b.target,
                     b.status,
-                    f"{b.prefix}: " if b.prefix else "",
-                    badge_text(b.status, b.count),
+                    (
+                        gettext("%(variable)s: %(queries)s")
+                        % {"variable": b.prefix, "queries": badge_text(b.status, b.count)}
+                        if b.prefix
+                        else badge_text(b.status, b.count)
+                    ),
                 )
                 for b in badges
             ),
@@ -151,7 +155,7 @@ def subject_panel(request: Any, subject: Any) -> str:
         "rows": rows,
         "open": sum(r.status == QueryStatus.OPEN for r in rows),
         "answered": sum(r.status == QueryStatus.ANSWERED for r in rows),
-        "list_url": reverse("data_management:queries"),
+        "list_url": reverse("data_management:queries") + f"?subject={subject.pk}",
     }
     return render_to_string("data_management/queries/_subject_panel.html", context, request=request)
 

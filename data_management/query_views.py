@@ -216,6 +216,14 @@ def query_list(request: HttpRequest) -> HttpResponse:
     )
     everywhere = dataclasses.replace(filters, status="")
     counts = selectors.status_counts(selectors.filtered(scoped, everywhere, now=now))
+    others = everywhere.params()
+    pills = [
+        (code, label, n, "?" + urlencode({**others, "status": code} if code else others))
+        for code, label, n in [
+            ("", _("All"), sum(counts.values())),
+            *((status, label, counts[status]) for status, label in QueryStatus.choices),
+        ]
+    ]
     context = {
         "page": page,
         "rows": selectors.rows(page.object_list, now=now),
@@ -225,7 +233,7 @@ def query_list(request: HttpRequest) -> HttpResponse:
         "statuses": [("active", _("Open or answered")), *QueryStatus.choices],
         "origins": QueryOrigin.choices,
         "ages": [(key, label) for key, _low, _high, label in selectors.AGE_BUCKETS],
-        "counts": [(status, label, counts[status]) for status, label in QueryStatus.choices],
+        "pills": pills,
         "page_query": urlencode(filters.params()),
         "can_manage": request.user.has_perm(perm(QUERIES)),
     }

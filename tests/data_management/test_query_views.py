@@ -516,6 +516,32 @@ def test_queries_page_filters_by_status_form_origin_and_age(
     assert shown("status=bogus&age=nope") == [query.pk, old.pk]
 
 
+def test_queries_page_of_one_subject_counts_its_queries_by_state(
+    client, monitor, investigator, subject01, form, query
+) -> None:
+    from enrollment.services import register_screening
+
+    other = register_screening(actor=investigator, site=subject01.site)
+    raise_query(
+        actor=monitor,
+        subject=other,
+        form_code="XX",
+        instance=save_xx(investigator, other),
+        text="Other subject",
+    )
+    close_query(actor=monitor, query=query)
+    client.force_login(monitor)
+
+    page = client.get(
+        reverse("data_management:queries") + f"?subject={subject01.pk}"
+    ).content.decode()
+
+    assert re.findall(r'data-query="(\d+)"', page) == [str(query.pk)]
+    counts = dict(re.findall(r'data-testid="count-(\w+)">(\d+)<', page))
+    assert counts == {"all": "1", "open": "0", "answered": "0", "closed": "1"}
+    assert f'href="?subject={subject01.pk}&amp;status=closed"' in page
+
+
 def test_queries_page_rows_link_to_the_thread(client, investigator, subject01, query) -> None:
     client.force_login(investigator)
 
