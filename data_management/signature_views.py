@@ -140,7 +140,7 @@ def _page_context(
     ]
     with timezone.override(signatures.site_zone(subject.site)):
         shown = _shown(existing, {s.pk: s.data_sha256 == digest for s in existing})
-        summary = [_summary_row(subject, f) for f in forms_signed]
+        summary = _summary(subject, forms_signed)
     in_progress = [f for f in forms_signed if f.instance.status != FormStatus.COMPLETE]
     return {
         "subject": subject,
@@ -160,30 +160,50 @@ def _page_context(
     }
 
 
-def _summary_row(subject: Subject, signed: signatures.SignedForm) -> dict[str, Any]:
-    spec: FormSpec = signed.spec
-    obj = signed.instance
-    url = (
-        reverse(spec.page, kwargs={"subject_pk": subject.pk})
-        if spec.page
-        else form_url(subject, spec, obj)
-    )
-    values = sum(
-        v not in (None, "", [])
-        for v in (getattr(obj, variable.field_name) for variable in spec.variables)
-    )
-    rows = [(spec.group(name).title, len(found)) for name, found in signed.rows.items()]
-    return {
-        "visit": signed.visit_code,
-        "title": spec.title,
-        "code": spec.code,
-        "status": obj.get_status_display(),  # type: ignore[attr-defined]
-        "complete": obj.status == FormStatus.COMPLETE,
-        "values": values,
-        "rows": rows,
-        "modified_at": _when(obj.modified_at),
-        "url": url,
-    }
+def _summary(subject: Subject, forms_signed: list[signatures.SignedForm]) -> list[dict[str, Any]]:
+    """What is signed, one row per visit (then the log forms): its forms (links, with the
+    status of those not complete), how many values are given, the repeating rows, and when
+    its data last changed (in the active time zone: the site's)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for signed in forms_signed:
+        spec: FormSpec = signed.spec
+        obj = signed.instance
+        key = signed.visit_code or "-"
+        group = groups.setdefault(
+            key,
+            {
+                "visit": signed.visit_code,
+                "forms": [],
+                "values": 0,
+                "rows": {},
+                "last": obj.modified_at,
+            },
+        )
+        url = (
+            reverse(spec.page, kwargs={"subject_pk": subject.pk})
+            if spec.page
+            else form_url(subject, spec, obj)
+        )
+        group["forms"].append(
+            {
+                "code": spec.code,
+                "title": spec.title,
+                "url": url,
+                "complete": obj.status == FormStatus.COMPLETE,
+                "status": obj.get_status_display(),  # type: ignore[attr-defined]
+            }
+        )
+        group["values"] += sum(
+            getattr(obj, variable.field_name) not in (None, "", []) for variable in spec.variables
+        )
+        for name, found in signed.rows.items():
+            title = str(spec.group(name).title)
+            group["rows"][title] = group["rows"].get(title, 0) + len(found)
+        group["last"] = max(group["last"], obj.modified_at)
+    return [
+        {**group, "rows": sorted(group["rows"].items()), "last": _when(group["last"])}
+        for group in groups.values()
+    ]
 
 
 def _when(at: dt.datetime) -> str:

@@ -179,17 +179,29 @@ def signed_forms(subject: Subject, visit: Visit | None = None) -> list[SignedFor
             for row in rows:
                 signed[row.form_id].rows[group.name].append(row)  # type: ignore[attr-defined]
         found.extend(signed.values())
-    found.sort(key=lambda f: (f.visit_code, f.spec.order, f.spec.code, f.instance.pk))
+    found.sort(key=_display_order)
     return found
 
 
+def _display_order(form: SignedForm) -> tuple[Any, ...]:
+    """Visits in the order they come (planned date), then the log forms; forms by the
+    registry's order. Only for showing: the hash has its own order (``canonical_text``)."""
+    visit = form.instance.visit
+    if visit is None:
+        return (1, dt.date.max, 0, form.spec.order, form.spec.code, form.instance.pk)
+    planned = visit.planned_date or dt.date.max
+    return (0, planned, visit.pk, form.spec.order, form.spec.code, form.instance.pk)
+
+
 def canonical_text(subject: Subject, visit: Visit | None, forms: Sequence[SignedForm]) -> str:
-    """The exact text hashed: sorted JSON, no spaces, UTF-8 characters kept."""
+    """The exact text hashed: sorted JSON, no spaces, UTF-8 characters kept; the forms in
+    an order of the data alone (visit code, form code, record), never of the schedule."""
+    ordered = sorted(forms, key=lambda f: (f.visit_code, f.spec.code, f.instance.pk))
     document = {
         "subject": subject.pk,
         "scope": SignatureScope.VISIT if visit is not None else SignatureScope.CASEBOOK,
         "visit": visit.code if visit is not None else "",
-        "forms": [form.canonical() for form in forms],
+        "forms": [form.canonical() for form in ordered],
     }
     return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
@@ -489,7 +501,10 @@ def signing_queue(subjects: Any) -> list[SubjectToSign]:
     complete and not signed (neither the visit nor a valid casebook signature), or whose
     signature was invalidated. Subjects with nothing awaiting are left out. Four queries,
     whatever the number of subjects, visits and forms."""
-    subject_list = list(subjects.select_related("site").order_by("site__number", "screening_id"))
+    subject_list = sorted(
+        subjects.select_related("site"),
+        key=lambda s: (s.site.number, s.subject_id is None, s.subject_id or s.screening_id),
+    )  # by site, enrolled subjects by subject ID, then those only screened
     ids = [s.pk for s in subject_list]
     if not ids:
         return []

@@ -135,7 +135,7 @@ def test_casebook_hash_covers_log_forms(investigator, subject01, vitals) -> None
     _log(investigator, subject01)
 
     assert signatures.data_sha256(subject01) != before
-    assert [f.spec.code for f in signatures.signed_forms(subject01)] == ["XL", "XX"]
+    assert [f.spec.code for f in signatures.signed_forms(subject01)] == ["XX", "XL"]  # visits first
 
 
 # --- Signing ---------------------------------------------------------------------------------
