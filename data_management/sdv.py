@@ -217,8 +217,9 @@ def verify_values(
     included): one SourceVerification each, with the value's audit text and the form's
     version, and one audit entry each (AuditAction.VERIFY) in the subject's chain. Values
     already verified are left as they are. Monitors of the subject's sites only
-    (PermissionDenied); ValidationError when the form changed since ``expected_version``
-    or a key is no value of the form."""
+    (PermissionDenied); ValidationError when the form changed since ``expected_version``,
+    a key is no value of the form, or a lock covers the form (crf.registry write guards,
+    action "verify")."""
     return _verify(actor=actor, instance=instance, keys=list(keys), expected=expected_version)
 
 
@@ -254,6 +255,17 @@ def _verify(*, actor: Any, instance: Any, keys: list[Key] | None, expected: int 
                 )
                 % {"version": current.version}
             )
+        # A lock covering the form refuses its verification too (the guard names the lock).
+        registry.check_write(
+            registry.WriteAttempt(
+                actor,
+                current.subject,
+                spec,
+                visit=current.visit,
+                instance=current,
+                action="verify",
+            )
+        )
         state = sdv_selectors.form_state(spec, current)
         by_key = {value.item.key: value for value in state.values}
         if keys is None:
@@ -390,6 +402,32 @@ def active_verifications(instance: Any) -> list[SourceVerification]:
             object_model=instance._meta.label, object_id=instance.pk, reset_at__isnull=True
         )
     )
+
+
+def seed_demo(*, actor: Any, subjects: Iterable[Any]) -> int:
+    """Demo data (make run): ``actor`` (a monitor) has verified the screening visit of
+    ``subjects`` in full (critical values one by one) and the rest of C1D1 (its Day 1 left
+    to verify one by one). Returns the number of values verified."""
+    from crf import registry
+    from crf.models import Visit
+    from data_management import sdv_selectors
+
+    verified = 0
+    for subject in subjects:
+        for code in ("SCR", "C1D1"):
+            visit = Visit.objects.filter(subject=subject, code=code).first()
+            for spec in registry.all_forms() if visit is not None else []:
+                if visit is None or visit.kind not in spec.visit_kinds:
+                    continue
+                for instance in spec.model.objects.filter(visit=visit, is_deleted=False):
+                    verified += verify_form(actor=actor, instance=instance).verified
+                    if code == "SCR":
+                        state = sdv_selectors.form_state(spec, instance)
+                        keys = [v.item.key for v in state.values if not v.verified]
+                        verified += verify_values(
+                            actor=actor, instance=instance, keys=keys
+                        ).verified
+    return verified
 
 
 def connect() -> None:

@@ -265,6 +265,7 @@ def subject_panel(request: HttpRequest, subject: Subject) -> str:
         "subject": subject,
         "rows": rows,
         "total": sdv_selectors.total(forms),
+        "open": request.user.has_perm(perm(SDV)),  # the monitor's work list; a summary to others
     }
     return render_to_string("data_management/sdv/_subject_panel.html", context, request=request)
 

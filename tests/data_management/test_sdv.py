@@ -170,6 +170,17 @@ def test_a_monitor_of_another_site_may_not_verify(subject, make_person) -> None:
         sdv.verify_form(actor=other, instance=baseline(subject))
 
 
+def test_a_locked_form_is_not_verified(subject, monitor, people) -> None:
+    from data_management.locks import lock_form
+
+    ta = baseline(subject)
+    lock_form(actor=people[Role.DATA_MANAGER], spec=registry.get("TA"), instance=ta, reason="x")
+
+    with pytest.raises(ValidationError, match="Locked: "):
+        sdv.verify_form(actor=monitor, instance=ta)
+    assert SourceVerification.objects.count() == 0
+
+
 def _verify_all(monitor: Any, instance: Any) -> None:
     sdv.verify_form(actor=monitor, instance=instance)
     spec = registry.for_model(type(instance))
@@ -321,3 +332,13 @@ def test_resets_for_is_pure() -> None:
     resets = sdv.resets_for(active_rows, entries, who="inv01", on="2026-03-05")
 
     assert resets == [sdv.Reset(1, "changed by inv01 on 2026-03-05: 20.0 → (empty)")]
+
+
+def test_the_demo_monitor_has_verified_the_screening_visit(subject, monitor) -> None:
+    from data_management.sdv_selectors import progress
+    from study.models import Subject
+
+    assert sdv.seed_demo(actor=monitor, subjects=[subject]) > 0
+
+    screening = [f for f in progress(Subject.objects.all()) if f.visit_code == "SCR"]
+    assert screening and all(f.verified for f in screening)
