@@ -315,3 +315,44 @@ def _reason() -> Any:
     from crf.services import Reason
 
     return Reason(code=ChangeReason.TRANSCRIPTION_ERROR, text="misread")
+
+
+# --- Written daily by beat, and by hand -----------------------------------------------------
+
+
+def test_the_daily_task_writes_an_anchor(
+    investigator, subject01, django_capture_on_commit_callbacks
+) -> None:
+    from data_management.tasks import write_daily_anchor
+
+    save_xx(investigator, subject01)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        path = Path(write_daily_anchor.run())
+
+    line = json.loads(path.read_text())
+    assert line["why"] == "daily"
+    assert line["chains"][f"subject:{subject01.pk}"]["length"] == 7
+
+
+def test_the_daily_anchor_is_in_the_beat_schedule(settings) -> None:
+    from trial_edc.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["audit-anchor"]
+    assert entry == {"task": "data_management.tasks.write_daily_anchor", "schedule": 86400.0}
+    app.loader.import_default_modules()
+    assert "data_management.tasks.write_daily_anchor" in app.tasks
+
+
+def test_anchor_audit_writes_an_anchor_by_hand(
+    people, investigator, subject01, django_capture_on_commit_callbacks, capsys
+) -> None:
+    save_xx(investigator, subject01)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("anchor_audit", "--why", "restored from backup", "--user", "dm")
+
+    reading = anchors.read_anchors()
+    assert [(a.why, a.actor, a.valid) for a in reading.anchors] == [
+        ("restored from backup", "dm", True)
+    ]
