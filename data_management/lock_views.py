@@ -55,6 +55,7 @@ def _lock_row(lock: Lock) -> dict[str, Any]:
         "lock": lock,
         "what": locks.what_is_locked(lock),
         "message": locks.lock_message(lock),
+        "sentence": locks.lock_sentence(lock),
         "level": lock.get_level_display(),
         "locked_on": locks.local_day(lock.locked_at, site),
         "unlocked_on": locks.local_day(lock.unlocked_at, site) if lock.unlocked_at else "",
@@ -232,7 +233,7 @@ def form_panel(
         )
     study_locked = any(lock.level == LockLevel.STUDY for lock in active)
     context = {
-        "message": locks.lock_message(covering) if covering is not None else "",
+        "message": locks.lock_sentence(covering) if covering is not None else "",
         "may_lock": may_lock and not study_locked,
         "own": own,
         "action_url": reverse(
@@ -295,7 +296,7 @@ def home_panel(request: HttpRequest) -> str:
     if study_lock is None and not count:
         return ""
     context = {
-        "message": locks.lock_message(study_lock) if study_lock is not None else "",
+        "message": locks.lock_sentence(study_lock) if study_lock is not None else "",
         "count": count,
         "is_manager": is_manager,
     }

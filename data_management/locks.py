@@ -27,6 +27,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -130,6 +131,20 @@ def what_is_locked(lock: Lock) -> str:
         "code": lock.form_code,
         "subject": subject,
     }
+
+
+def lock_sentence(lock: Lock) -> str:
+    """What is locked, by whom, when and why: "The study was locked by dm on 2026-12-01
+    (database lock for the final analysis)" (under a "Locked" heading)."""
+    return capfirst(
+        _("%(what)s was locked by %(who)s on %(day)s (%(reason)s)")
+        % {
+            "what": what_is_locked(lock),
+            "who": lock.locked_by.get_username(),
+            "day": local_day(lock.locked_at, lock.subject.site if lock.subject else None),
+            "reason": lock.reason,
+        }
+    )
 
 
 def lock_message(lock: Lock) -> str:

@@ -72,7 +72,7 @@ def test_the_locks_page_locks_and_unlocks_the_study_with_a_reason(client, dm, su
     assert response.status_code == 302
     page = text(client.get(url))
     assert "The study is locked: everything is read-only until it is unlocked." in page
-    assert "the study was locked by dm on" in page
+    assert "The study was locked by dm on" in page
     assert locks.study_lock() is not None
 
     client.post(url, {"reason": "a late SAE follow-up"})
@@ -153,7 +153,7 @@ def test_a_data_manager_locks_a_form_from_its_page_and_everyone_reads_it_locked(
 
     assert response.status_code == 302 and response["Location"] == xx_url(subject01)
     page = text(client.get(xx_url(subject01)))
-    assert "Locked: Test vitals (XX) at SCR of subject S01-001 was locked by dm" in page
+    assert "Locked Test vitals (XX) at SCR of subject S01-001 was locked by dm on" in page
     assert "Unlock this form" in page
     client.force_login(inv)
     html = client.get(xx_url(subject01)).content.decode()
@@ -266,8 +266,8 @@ def test_a_data_manager_locks_a_subject_and_a_visit_from_the_subject_page(
     ]
     client.force_login(inv)
     page = text(client.get(subject_url(subject01)))
-    assert "Locked: subject S01-001 was locked by dm" in page
-    assert "Locked: visit SCR of subject S01-001 was locked by dm" in page
+    assert "Subject S01-001 was locked by dm" in page
+    assert "Visit SCR of subject S01-001 was locked by dm" in page
     assert "Reason for unlocking" not in page
 
 
@@ -279,7 +279,7 @@ def test_the_subject_page_shows_a_study_lock_at_once(client, dm, inv, subject01)
 
     locks.lock_study(actor=dm, reason="final analysis")
 
-    assert "Locked: the study was locked by dm" in text(client.get(subject_url(subject01)))
+    assert "The study was locked by dm" in text(client.get(subject_url(subject01)))
 
 
 def test_unlocking_a_subject_from_its_page(client, dm, subject01) -> None:
