@@ -497,8 +497,8 @@ def _latest(signatures: Iterable[Signature]) -> Signature | None:
 
 def signing_queue(subjects: Any) -> list[SubjectToSign]:
     """What awaits a PI's signature among ``subjects`` (a Subject queryset, already scoped
-    to the reader): per subject, the casebook's state and the visits whose forms are all
-    complete and not signed (neither the visit nor a valid casebook signature), or whose
+    to the reader): per subject, the casebook's state and, unless a valid casebook signature
+    attests them all, the visits whose forms are all complete and not signed, or whose
     signature was invalidated. Subjects with nothing awaiting are left out. Four queries,
     whatever the number of subjects, visits and forms."""
     subject_list = sorted(
@@ -539,8 +539,8 @@ def signing_queue(subjects: Any) -> list[SubjectToSign]:
         elif forms:
             row.casebook = "incomplete"
         for visit in visits.values():
-            if visit.subject_id != subject.pk:
-                continue
+            if visit.subject_id != subject.pk or casebook_valid:
+                continue  # a valid casebook signature attests every visit
             signed = _latest(signatures.get((subject.pk, visit.pk), []))
             if signed is not None and signed.invalidated_at is None:
                 continue
@@ -550,7 +550,7 @@ def signing_queue(subjects: Any) -> list[SubjectToSign]:
                 )
                 continue
             visit_forms = statuses.get(visit.pk, [])
-            if casebook_valid or not visit_forms:
+            if not visit_forms:
                 continue
             if all(status == FormStatus.COMPLETE for status in visit_forms):
                 row.visits.append(VisitToSign(visit.pk, visit.code, "awaiting"))

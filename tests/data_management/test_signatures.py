@@ -411,6 +411,25 @@ def test_an_invalidated_signature_puts_the_subject_back_in_the_queue(
     assert row.casebook_note.startswith("Signature invalidated by the change of SYSBP")
 
 
+def test_a_valid_casebook_signature_attests_an_invalidated_visit(
+    pi, investigator, subject01, scr, vitals
+) -> None:
+    _sign(pi, subject01, scr)
+    save_xx(
+        investigator,
+        subject01,
+        instance=vitals,
+        systolic=131,
+        complete=True,
+        reason=Reason("TRANSCRIPTION_ERROR"),
+    )
+    assert _queue(subject01) == [(subject01.label, "awaiting", [("SCR", "invalidated")])]
+
+    _sign(pi, subject01)
+
+    assert _queue(subject01) == []
+
+
 def test_queue_reads_a_constant_number_of_queries(
     investigator, sites, subject01, vitals, django_assert_max_num_queries
 ) -> None:
