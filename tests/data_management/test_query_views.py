@@ -567,6 +567,28 @@ def test_queries_page_reads_a_constant_number_of_sql_queries(
     assert response.content.decode().count('data-testid="query-row"') == size
 
 
+@pytest.mark.parametrize("size", [2, 30])
+def test_metrics_and_csv_read_a_constant_number_of_sql_queries(
+    client, monitor, investigator, subject01, form, size, django_assert_max_num_queries
+) -> None:
+    for n in range(size):
+        q = raise_query(
+            actor=monitor, subject=subject01, form_code="XX", instance=form, text=f"Q{n}"
+        )
+        if n % 2:
+            answer_query(actor=investigator, query=q, text="A")
+    client.force_login(monitor)
+    client.get(reverse("data_management:query_metrics"))
+
+    with django_assert_max_num_queries(10):
+        metrics = client.get(reverse("data_management:query_metrics"))
+    with django_assert_max_num_queries(10):
+        exported = client.get(reverse("data_management:queries_csv"))
+
+    assert f"{size} queries on the subjects of your sites." in text_of(metrics.content.decode())
+    assert len(exported.content.decode().strip().splitlines()) == size + 1
+
+
 # --- Metrics and CSV -------------------------------------------------------------------------
 
 
