@@ -297,3 +297,26 @@ def form_panel(
     return render_to_string(
         "data_management/signatures/_form_panel.html", {"signatures": shown}, request=request
     )
+
+
+def home_panel(request: HttpRequest) -> str:
+    """A PI's home page: how many casebooks and visits of their sites await their signature
+    (the queue's four queries; nothing for anyone else)."""
+    from study.scoping import membership_of
+
+    membership = membership_of(request.user)
+    if membership is None or not membership.is_principal_investigator:
+        return ""
+    if not request.user.has_perm(perm(SIGN)):
+        return ""
+    rows = signatures.signing_queue(Subject.objects.for_user(request.user))
+    casebooks = sum(row.casebook in ("awaiting", "invalidated") for row in rows)
+    visits = sum(len(row.visits) for row in rows)
+    invalidated = sum(
+        (row.casebook == "invalidated") + sum(v.state == "invalidated" for v in row.visits)
+        for row in rows
+    )
+    if not casebooks and not visits:
+        return ""
+    context = {"casebooks": casebooks, "visits": visits, "invalidated": invalidated}
+    return render_to_string("data_management/signatures/_home_panel.html", context, request=request)

@@ -593,13 +593,14 @@ def connect() -> None:
     from django.utils.translation import gettext_lazy
 
     from data_management import signature_views
-    from study import navigation
+    from study import home_panels, navigation
     from study.roles import VIEW
 
     registry.register_change_listener(invalidate_on_change)
     registry.register_subject_panel(signature_views.pi_panel, order=25, live=True)
     registry.register_subject_panel(signature_views.signatures_panel, order=30)
     registry.register_form_panel(signature_views.form_panel, order=20)
+    home_panels.register(signature_views.home_panel, order=25)
     navigation.register(
         navigation.NavItem(
             gettext_lazy("Signatures"), "data_management:signature_queue", VIEW, order=48

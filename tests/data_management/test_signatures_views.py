@@ -329,3 +329,15 @@ def test_form_of_a_signed_visit_says_a_change_invalidates(
     page = client.get(form_url).content.decode()
     assert 'data-testid="signed-form-panel"' in page
     assert "Any change to these data invalidates the signature" in page
+
+
+def test_pi_home_counts_what_awaits_the_signature(client, pi, people, subject01, vitals) -> None:
+    client.force_login(pi)
+    page = client.get(reverse("study:home")).content.decode()
+    assert 'data-testid="signatures-home-panel"' in page
+    assert "1 casebook · 1 visit" in page
+
+    client.force_login(people[Role.INVESTIGATOR])  # a sub-investigator
+    assert 'data-testid="signatures-home-panel"' not in (
+        client.get(reverse("study:home")).content.decode()
+    )
