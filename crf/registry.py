@@ -442,6 +442,9 @@ class WriteAttempt:
     visit: Any = None
     instance: Any = None  # the form being changed or deleted; None when it is created
     action: str = "save"  # "save", "delete", "visit", "subject", "study"
+    # The unit of work the write belongs to (a SubjectBatch: the same object for each of its
+    # forms, the subject locked until it commits): a guard may keep what it read for it.
+    batch: Any = None
 
 
 @dataclass(frozen=True)

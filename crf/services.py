@@ -822,7 +822,9 @@ class SubjectBatch:
         if instance is not None and instance.is_deleted:
             raise StaleFormError(instance)
         registry.check_write(
-            registry.WriteAttempt(self.actor, self.subject, spec, visit=visit, instance=instance)
+            registry.WriteAttempt(
+                self.actor, self.subject, spec, visit=visit, instance=instance, batch=self
+            )
         )
         if visit is not None:
             visit = self._fresh(visit)

@@ -162,8 +162,18 @@ def lock_message(lock: Lock) -> str:
 
 
 def refuse_locked_write(attempt: WriteAttempt) -> None:
-    """crf.registry write guard: refuse a write an active lock covers, naming the lock."""
-    locks = active_locks(attempt.subject)
+    """crf.registry write guard: refuse a write an active lock covers, naming the lock.
+
+    The locks of a SubjectBatch's subject are read once for the batch (an import saves tens
+    of forms a subject): no lock of the subject can come or go while the batch holds it.
+    """
+    if attempt.batch is not None and attempt.subject is not None:
+        kept: dict[int, list[Lock]] = attempt.batch.__dict__.setdefault("_edc_locks", {})
+        if attempt.subject.pk not in kept:
+            kept[attempt.subject.pk] = active_locks(attempt.subject)
+        locks = kept[attempt.subject.pk]
+    else:
+        locks = active_locks(attempt.subject)
     if not locks:
         return
     lock = covering_lock(locks, visit=attempt.visit, instance=attempt.instance)
