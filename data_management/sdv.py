@@ -141,35 +141,46 @@ class Reset:
     note: str
 
 
+FORM: Key = ("", "", "")  # the whole form: verified in full (every value verified)
+
+
 def resets_for(
     active: Iterable[tuple[int, Key, str | None]],
     entries: Iterable[Mapping[str, Any]],
     *,
     who: str,
     on: str,
+    derived: frozenset[str] = frozenset(),
 ) -> list[Reset]:
     """Which active verifications ``(id, key, value verified)`` a form's change resets.
 
     ``entries`` are the change's audit entries (crf.services): a changed value resets
     the verification of that value only; a deleted row resets every value of the row; the
-    form deleted resets every value of the form. ``who`` and ``on`` name the change."""
+    form deleted resets every value of the form. The whole form's verification (key
+    ``FORM``: every value verified) is reset by any change of a value entered (a value
+    added or a row added too; not a ``derived`` variable recomputed, nor the status).
+    ``who`` and ``on`` name the change."""
     changed: dict[Key, tuple[str | None, str | None]] = {}
     rows_deleted: set[tuple[str, str]] = set()
-    form_deleted = False
+    form_deleted = any_value = False
     for entry in entries:
         action, variable = entry["action"], entry.get("variable", "")
         group, row_key = entry.get("group", ""), entry.get("row_key", "")
         if action == "delete" and not variable:
             if group:
                 rows_deleted.add((group, row_key))
+                any_value = True
             else:
                 form_deleted = True
         elif action in ("update", "create") and variable:
             changed[(group, row_key, variable)] = (entry.get("old_value"), entry.get("new_value"))
+            any_value = any_value or bool(group) or variable not in derived
     resets = []
     for pk, key, _value in active:
         if form_deleted:
             note = f"form deleted by {who} on {on}"
+        elif key == FORM and any_value:
+            note = f"form changed by {who} on {on}"
         elif (key[0], key[1]) in rows_deleted:
             note = f"row {key[1]} deleted by {who} on {on}"
         elif key in changed:
@@ -237,7 +248,6 @@ def _verify(*, actor: Any, instance: Any, keys: list[Key] | None, expected: int 
     from django.utils.translation import gettext as _
 
     from crf import audit, registry
-    from crf.models import AuditAction, AuditSource
     from data_management import sdv_selectors
     from data_management.models import SourceVerification
     from study.models import Subject
@@ -302,36 +312,89 @@ def _verify(*, actor: Any, instance: Any, keys: list[Key] | None, expected: int 
         how = "one by one" if keys is not None else "with the rest of the form"
         audit.append(
             [
-                {
-                    "at": now,
-                    "actor": actor,
-                    "actor_username": actor.get_username(),
-                    "subject_id": current.subject_id,
-                    "action": AuditAction.VERIFY,
-                    "form_code": spec.code,
-                    "visit_code": visit_code,
-                    "object_model": value.object_model,
-                    "object_id": value.object_id,
-                    "group": value.item.key[0],
-                    "row_key": value.item.key[1],
-                    "variable": value.item.key[2],
-                    "old_value": None,
-                    "new_value": value.item.text,
-                    "reason_code": "",
-                    "reason_text": f"Source data verified {how} (form version {current.version})",
-                    "source": AuditSource.WEB,
-                    "file_sha256": "",
-                }
+                _entry(
+                    actor,
+                    now,
+                    current,
+                    spec.code,
+                    visit_code,
+                    where=(value.object_model, value.object_id, value.item.key),
+                    value=value.item.text,
+                    why=f"Source data verified {how} (form version {current.version})",
+                )
                 for value in chosen
             ]
         )
         done = {value.item.key for value in chosen}
         left = [v for v in state.values if not v.verified and v.item.key not in done]
+        whole = bool(state.values) and not left
+        if (
+            whole
+            and not SourceVerification.objects.filter(
+                object_model=current._meta.label,
+                object_id=current.pk,
+                group="",
+                variable="",
+                reset_at__isnull=True,
+            ).exists()
+        ):
+            # The whole form, verified in full: what the status matrix reads in SQL.
+            SourceVerification.objects.create(
+                subject_id=current.subject_id,
+                form_code=spec.code,
+                visit_code=visit_code,
+                object_model=current._meta.label,
+                object_id=current.pk,
+                value=None,
+                form_version=current.version,
+                verified_by=actor,
+                verified_at=now,
+            )
+            why = f"Every value of the form verified (form version {current.version})"
+            audit.append([_entry(actor, now, current, spec.code, visit_code, why=why)])
         return Verified(
             verified=len(chosen),
             critical_left=sum(v.item.critical for v in left),
-            form_verified=bool(state.values) and not left,
+            form_verified=whole,
         )
+
+
+def _entry(
+    actor: Any,
+    at: Any,
+    form: Any,
+    form_code: str,
+    visit_code: str,
+    *,
+    why: str,
+    where: tuple[str, int, Key] | None = None,
+    value: str | None = None,
+) -> dict[str, Any]:
+    """A VERIFY audit entry (crf.audit.append) of a value (``where``: the form's or its
+    row's model and id, and the key), or of the whole form."""
+    from crf.models import AuditAction, AuditSource
+
+    model, object_id, (group, row_key, variable) = where or (form._meta.label, form.pk, FORM)
+    return {
+        "at": at,
+        "actor": actor,
+        "actor_username": actor.get_username(),
+        "subject_id": form.subject_id,
+        "action": AuditAction.VERIFY,
+        "form_code": form_code,
+        "visit_code": visit_code,
+        "object_model": model,
+        "object_id": object_id,
+        "group": group,
+        "row_key": row_key,
+        "variable": variable,
+        "old_value": None,
+        "new_value": value,
+        "reason_code": "",
+        "reason_text": why,
+        "source": AuditSource.WEB,
+        "file_sha256": "",
+    }
 
 
 # --- Resets: the change listener (crf.registry) --------------------------------------------
@@ -341,9 +404,13 @@ def reset_on_change(change: WrittenChange) -> None:
     """A change written to a form resets the verifications of the values it changed (and of
     a deleted row or form), inside the writing transaction: ``reset_at``/``reset_by`` and a
     note "changed by X on DATE: old → new". Every write path calls it (save_form,
-    delete_form, the import's SubjectBatch). A new form, or new rows only, cost no query:
-    nothing of them can have been verified."""
-    if not any(entry["action"] in ("update", "delete") for entry in change.entries):
+    delete_form, the import's SubjectBatch). A new form costs no query: nothing of it can
+    have been verified."""
+    if change.instance.version <= 1 and not any(
+        entry["action"] == "delete" for entry in change.entries
+    ):
+        return  # a new form (written once): nothing of it can have been verified
+    if not any(entry["action"] in ("update", "delete", "create") for entry in change.entries):
         return
     from data_management.models import SourceVerification
 
@@ -361,6 +428,7 @@ def reset_on_change(change: WrittenChange) -> None:
         change.entries,
         who=who,
         on=_site_date(change.at, change.subject),
+        derived=frozenset(v.name for v in change.spec.variables if v.derived),
     )
     notes = {reset.verification_id: reset.note for reset in resets}
     reset_rows: list[SourceVerification] = []

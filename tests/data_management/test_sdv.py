@@ -101,7 +101,7 @@ def test_verify_form_leaves_the_critical_values_to_verify_one_by_one(subject, mo
     done = sdv.verify_values(actor=monitor, instance=ta, keys=sorted(TA_CRITICAL))
 
     assert done == sdv.Verified(verified=len(TA_CRITICAL), critical_left=0, form_verified=True)
-    assert active(ta) == TA_CRITICAL | {("", "", "TAMETH")}
+    assert active(ta) == TA_CRITICAL | {("", "", "TAMETH"), sdv.FORM}  # and the whole form
 
 
 def test_a_verification_keeps_the_value_the_form_version_and_an_audit_entry(
@@ -225,8 +225,8 @@ def test_a_change_through_the_form_resets_that_value_only(subject, monitor, inve
         today=TODAY,
     )
 
-    assert active(ta) == before - {("TL", "T01", "TLDIAM")}
-    reset = SourceVerification.objects.get(reset_at__isnull=False)
+    assert active(ta) == before - {("TL", "T01", "TLDIAM"), sdv.FORM}
+    reset = SourceVerification.objects.get(reset_at__isnull=False, variable="TLDIAM")
     day = reset.reset_at.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
     assert (reset.row_key, reset.variable, reset.reset_by, reset.reset_note) == (
         "T01",
@@ -256,12 +256,12 @@ def test_a_change_through_the_import_batch_resets_that_value_only(subject, monit
         )
         batch.finish()
 
-    assert active(ta) == before - {("", "", "TAMETH"), ("TL", "T01", "TLDIAM")}
+    assert active(ta) == before - {("", "", "TAMETH"), ("TL", "T01", "TLDIAM"), sdv.FORM}
     assert sorted(
         SourceVerification.objects.filter(reset_at__isnull=False).values_list(
             "variable", "reset_by__username"
         )
-    ) == [("TAMETH", "dm"), ("TLDIAM", "dm")]
+    ) == [("", "dm"), ("TAMETH", "dm"), ("TLDIAM", "dm")]
     assert "CT → MRI" in SourceVerification.objects.get(variable="TAMETH").reset_note
 
 
@@ -282,15 +282,20 @@ def test_a_deleted_row_resets_its_values(subject, monitor, investigator) -> None
         today=TODAY,
     )
 
-    reset = SourceVerification.objects.filter(reset_at__isnull=False)
-    assert sorted(reset.values_list("variable", flat=True)) == ["NTLLOC", "NTLSTAT"]
-    assert reset.first().reset_note.startswith("row NT01 deleted by inv01 on ")
+    reset = SourceVerification.objects.filter(reset_at__isnull=False).order_by("variable")
+    assert [(v.group, v.variable) for v in reset] == [
+        ("", ""),
+        ("NTL", "NTLLOC"),
+        ("NTL", "NTLSTAT"),
+    ]
+    assert reset[0].reset_note.startswith("form changed by inv01 on ")
+    assert reset[1].reset_note.startswith("row NT01 deleted by inv01 on ")
 
 
 def test_deleting_a_form_resets_its_verifications(subject, monitor, investigator) -> None:
     consent = InformedConsent.objects.get(subject=subject)
     _verify_all(monitor, consent)
-    assert active(consent) == {("", "", "ICDAT"), ("", "", "ICVER")}
+    assert active(consent) == {("", "", "ICDAT"), ("", "", "ICVER"), sdv.FORM}
 
     delete_form(
         actor=investigator,
@@ -308,11 +313,27 @@ def test_a_new_form_reads_no_verification(subject, investigator, django_assert_n
     """The listener costs nothing where nothing can have been verified (a new form)."""
     from data_management.sdv import reset_on_change
 
+    consent = InformedConsent.objects.get(subject=subject)  # written once: version 1
     change = registry.WrittenChange(
-        investigator, subject, registry.get("IC"), None, [{"action": "create"}], None
+        investigator, subject, registry.get("IC"), consent, [{"action": "create"}], None
     )
     with django_assert_num_queries(0):
         reset_on_change(change)
+
+
+def test_the_whole_form_is_reset_by_a_value_entered_not_by_a_derivation() -> None:
+    active_rows = [(1, sdv.FORM, None)]
+    derived = [{"action": "update", "variable": "TASUM", "old_value": "60.0", "new_value": "61.0"}]
+    added = [{"action": "update", "variable": "PULSE", "old_value": None, "new_value": "72"}]
+    new_row = [{"action": "create", "group": "NL", "row_key": "N01", "variable": "NLLOC"}]
+
+    def reset(entries: list[dict[str, Any]]) -> list[sdv.Reset]:
+        return sdv.resets_for(
+            active_rows, entries, who="inv01", on="2026-03-05", derived=frozenset({"TASUM"})
+        )
+
+    assert reset(derived) == []
+    assert reset(added) == reset(new_row) == [sdv.Reset(1, "form changed by inv01 on 2026-03-05")]
 
 
 def test_resets_for_is_pure() -> None:

@@ -212,7 +212,7 @@ def test_a_change_shows_the_reset_of_that_value(client, subject, monitor, invest
 
     html = client.get(url).content.decode()
 
-    day = SourceVerification.objects.get(reset_at__isnull=False).reset_at
+    day = SourceVerification.objects.get(reset_at__isnull=False, variable="ICDAT").reset_at
     local = day.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
     text = re.sub(r"<[^>]+>", "", html)
     assert f"Verification reset: value changed by inv01 on {local}" in text
