@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crf import audit_labels, registry
+from crf.forms import DateInput
 from crf.models import AuditAction, AuditEntry
 
 
@@ -38,12 +39,9 @@ class AuditFilterForm(forms.Form):
     visit = forms.ChoiceField(label=_("Visit"), required=False)
     user = forms.ChoiceField(label=_("User"), required=False)
     action = forms.ChoiceField(label=_("Action"), required=False)
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    # YYYY-MM-DD typed, as every date of the study (not the browser's picker in its locale)
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
 
     def __init__(
         self,

@@ -27,6 +27,16 @@ OTHER_FORMS = {"SUBJ": _("Subject"), "VISIT": _("Visit")}
 STATUS_CHOICES: dict[tuple[str, str], Any] = {("SUBJ", "STATUS"): SubjectStatus.choices}
 
 
+# Values of the actions higher apps record (a query's status, a lock's level): their labels,
+# registered by the app that writes them (data_management), which crf cannot import.
+_ACTION_VALUE_LABELS: dict[str, Iterable[tuple[Any, Any]]] = {}
+
+
+def register_value_labels(action: str, choices: Iterable[tuple[Any, Any]]) -> None:
+    """Show the values of ``action``'s entries by these choices' labels."""
+    _ACTION_VALUE_LABELS[action] = choices
+
+
 @dataclass(frozen=True)
 class ShownValue:
     """One value of an audit entry: its ``text``; ``code`` is set when text is a code's label."""
@@ -71,6 +81,8 @@ def shown_values(
     """A stored audit value as people read it: a list for a list of codes, [] when empty."""
     if value is None or value == "":
         return []
+    if action in _ACTION_VALUE_LABELS:
+        return [ShownValue(_labels(_ACTION_VALUE_LABELS[action]).get(value, value))]
     if action == AuditAction.STATUS and not variable:
         return [ShownValue(_labels(FormStatus.choices).get(value, value))]
     status = STATUS_CHOICES.get((form_code, variable))

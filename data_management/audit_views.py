@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from crf import audit_labels, registry
-from crf.models import AuditEntry
+from crf.models import AuditAction, AuditEntry
 from crf.registry import FormSpec, MarkKey
 from data_management import anchors
 from data_management.audit_selectors import (
@@ -32,6 +32,7 @@ from data_management.audit_selectors import (
     study_filters,
     zone_of,
 )
+from data_management.models import LockLevel, QueryStatus
 from study.roles import AUDIT, LOCK, perm
 from study.scoping import require_perm
 
@@ -219,6 +220,9 @@ def connect() -> None:
     """Register this concern's hooks and navigation (called from DataManagementConfig)."""
     from study import home_panels, navigation
 
+    audit_labels.register_value_labels(AuditAction.QUERY, QueryStatus.choices)
+    audit_labels.register_value_labels(AuditAction.LOCK, LockLevel.choices)
+    audit_labels.register_value_labels(AuditAction.UNLOCK, LockLevel.choices)
     registry.register_form_marks(form_marks)
     registry.register_form_panel(form_panel, order=80)
     home_panels.register(home_panel, order=60)

@@ -314,3 +314,29 @@ def test_audit_pages_read_a_fixed_number_of_queries(
     url = form_url(subject, registry.get("XX"), form)
     with django_assert_max_num_queries(40):
         assert client.get(url).status_code == 200
+
+
+def test_data_management_steps_in_the_trail_show_labels(
+    client, people, investigator, subject01, corrected
+) -> None:
+    from data_management.queries import raise_query
+
+    raise_query(
+        actor=people[Role.MONITOR],
+        subject=subject01,
+        form_code="XX",
+        instance=corrected,
+        variable="SYSBP",
+        text="Please check against the chart.",
+    )
+    client.force_login(investigator)
+
+    html = _trail(client, subject01, action="query")
+
+    assert _rows(html) == 1
+    root = tinyhtml5.parse(html)
+    row = root.find(".//*[@data-testid='audit-row']")
+    assert row is not None
+    cells = [" ".join(" ".join(td.itertext()).split()) for td in row]
+    # old, new (the query's status), reason (the query's text)
+    assert cells[6:9] == ["", "Open", "Please check against the chart."]
