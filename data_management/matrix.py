@@ -51,11 +51,12 @@ def status_matrix(request: HttpRequest) -> HttpResponse:
         status=status,
         page_number=request.GET.get("page"),
     )
+    renderer = CellRenderer()
     params = {"site": site or "", "status": status.value if status else ""}
     context = {
         "matrix": matrix,
         "page": matrix.page,
-        "rows": [(row, render_row_cells(row)) for row in matrix.rows],
+        "rows": [(row, renderer.row(row)) for row in matrix.rows],
         "sites": sites,
         "site": site,
         "status": status.value if status else "",
@@ -67,39 +68,64 @@ def status_matrix(request: HttpRequest) -> HttpResponse:
     return render(request, "data_management/matrix/matrix.html", context)
 
 
-def render_cell(cell: Cell | None) -> str:
-    """One cell's HTML. Built here rather than in the template: a page holds thousands of
-    cells, and the template engine would spend most of the page's time on them. The link's
-    name (aria-label, also its tooltip) says in words what its marks show."""
-    if cell is None:
-        return '<td class="mx-none"></td>'
-    text = escape(f"{cell.code}: {cell.summary}")
-    marks = []
-    if cell.open_queries:
-        marks.append(f'<span class="mx-q">{cell.open_queries}</span>')
-    elif cell.answered_queries:
-        marks.append(f'<span class="mx-q mx-qa">{cell.answered_queries}</span>')
-    if cell.verified:
-        marks.append('<span class="mx-v"></span>')
-    elif cell.partly_verified:
-        marks.append('<span class="mx-v mx-vp"></span>')
-    if cell.signed:
-        marks.append('<span class="mx-g"></span>')
-    elif cell.signature_invalidated:
-        marks.append('<span class="mx-g mx-gx"></span>')
-    if cell.any_locked:
-        marks.append(f'<span class="mx-l{"" if cell.locked else " mx-lp"}"></span>')
-    return (
-        f'<td><a class="mx mx-{cell.state.value}" href="{escape(cell.url)}" aria-label="{text}" '
-        f'title="{text}">{"".join(marks)}</a></td>'
-    )
+class CellRenderer:
+    """Cells' HTML. Built here rather than in the template: a page holds thousands of cells,
+    and the template engine would spend most of the page's time on them. A link's name
+    (aria-label, also its tooltip) says in words what its marks show; the words of a cell
+    without marks (most of them) are translated and escaped once a page."""
+
+    def __init__(self) -> None:
+        self.states = {state: str(label) for state, label in STATE_LABELS.items()}
+        self.plain: dict[tuple[str, str], str] = {}
+
+    def text(self, cell: Cell) -> str:
+        if (
+            cell.open_queries
+            or cell.answered_queries
+            or cell.forms_verified
+            or cell.signed
+            or cell.signature_invalidated
+            or cell.locked
+            or cell.forms_locked
+        ):
+            return escape(f"{cell.code}: {cell.summary}")
+        key = (cell.code, cell.state)
+        found = self.plain.get(key)
+        if found is None:
+            found = self.plain[key] = escape(f"{cell.code}: {self.states[cell.state]}")
+        return found
+
+    def cell(self, cell: Cell | None, td: str = "<td>") -> str:
+        if cell is None:
+            return '<td class="mx-none"></td>'
+        text = self.text(cell)
+        marks = ""
+        if cell.open_queries:
+            marks += f'<span class="mx-q">{cell.open_queries}</span>'
+        elif cell.answered_queries:
+            marks += f'<span class="mx-q mx-qa">{cell.answered_queries}</span>'
+        if cell.verified:
+            marks += '<span class="mx-v"></span>'
+        elif cell.partly_verified:
+            marks += '<span class="mx-v mx-vp"></span>'
+        if cell.signed:
+            marks += '<span class="mx-g"></span>'
+        elif cell.signature_invalidated:
+            marks += '<span class="mx-g mx-gx"></span>'
+        if cell.locked:
+            marks += '<span class="mx-l"></span>'
+        elif cell.forms_locked:
+            marks += '<span class="mx-l mx-lp"></span>'
+        return (
+            f'{td}<a class="mx mx-{cell.state.value}" href="{escape(cell.url)}" '
+            f'aria-label="{text}" title="{text}">{marks}</a></td>'
+        )
+
+    def row(self, row: Row) -> SafeString:
+        """The row's visit cells, then its log forms' cell."""
+        cells = [self.cell(cell) for cell in row.cells]
+        cells.append(self.cell(row.logs, '<td class="mx-logs">'))
+        return mark_safe("".join(cells))  # noqa: S308 - every value above is escaped or ours
 
 
-def render_row_cells(row: Row) -> SafeString:
-    """The row's cells, then its log forms' cell."""
-    cells = [render_cell(cell) for cell in row.cells]
-    cells.append(render_cell(row.logs).replace("<td>", '<td class="mx-logs">', 1))
-    return mark_safe("".join(cells))  # noqa: S308 - every value above is escaped or ours
-
-
-__all__ = ["CellState", "connect", "render_cell", "status_matrix"]
+__all__ = ["CellRenderer", "CellState", "connect", "status_matrix"]

@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.functional import Promise
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from crf import registry
@@ -64,14 +66,16 @@ KIND_ORDER: tuple[str, ...] = (
     VisitKind.SURVIVAL_FOLLOW_UP,
     VisitKind.UNSCHEDULED,
 )
+# The headings over the matrix's groups of visit columns ("Screening" the visit, not the
+# subject's status of the same name).
 KIND_LABELS: dict[str, Promise] = {
-    VisitKind.SCREENING: _("Screening"),
-    VisitKind.CYCLE: _("Cycles"),
-    VisitKind.TUMOUR_ASSESSMENT: _("Tumour assessments"),
-    VisitKind.END_OF_TREATMENT: _("End of treatment"),
-    VisitKind.SAFETY_FOLLOW_UP: _("Safety follow-up"),
-    VisitKind.SURVIVAL_FOLLOW_UP: _("Survival follow-up"),
-    VisitKind.UNSCHEDULED: _("Unscheduled"),
+    VisitKind.SCREENING: pgettext_lazy("visit columns", "Screening"),
+    VisitKind.CYCLE: pgettext_lazy("visit columns", "Cycles"),
+    VisitKind.TUMOUR_ASSESSMENT: pgettext_lazy("visit columns", "Tumour assessments"),
+    VisitKind.END_OF_TREATMENT: pgettext_lazy("visit columns", "End of treatment"),
+    VisitKind.SAFETY_FOLLOW_UP: pgettext_lazy("visit columns", "Safety follow-up"),
+    VisitKind.SURVIVAL_FOLLOW_UP: pgettext_lazy("visit columns", "Survival follow-up"),
+    VisitKind.UNSCHEDULED: pgettext_lazy("visit columns", "Unscheduled"),
 }
 LOGS = "LOGS"  # the column of the log forms
 
@@ -370,23 +374,75 @@ def subjects_for(
     if site_number:
         subjects = subjects.filter(site__number=site_number)
     if status is not None:
-        subjects = subjects.filter(status_filter_q(status, today=today))
+        subjects = subjects.filter(pk__in=filter_sql(status, today=today))
     return subjects.order_by("site__number", "subject_id", "screening_id", "pk")
 
 
-def _form_rows(subject_ids: Sequence[int]) -> list[tuple[str, int, int, int | None, str]]:
+# --- compiled once ---------------------------------------------------------------------------
+# A UNION over the registry's forms, or a filter of nested EXISTS over them, takes the ORM far
+# longer to compile (tens to hundreds of milliseconds) than the database to run. Their SQL is
+# the same for every request but for a list of ids and the day, so it is compiled once per
+# process and shape (ids stand in as sentinels, then are put in their places).
+
+_SQL: dict[tuple[Any, ...], tuple[str, list[tuple[bool, Any]]]] = {}
+_SENTINEL = -(10**12)
+
+
+def run_compiled(
+    key: tuple[Any, ...], make: Callable[[list[int]], QuerySet[Any]], ids: Sequence[int]
+) -> list[tuple[Any, ...]]:
+    """The rows of ``make(ids)``, its SQL compiled once per ``key`` and number of ids. The
+    rows come as the database gives them: for columns of ints and text only."""
+    shape = (connection.vendor, *key, len(ids))
+    compiled = _SQL.get(shape)
+    if compiled is None:
+        sentinels = [_SENTINEL - n for n in range(len(ids))]
+        position = {value: n for n, value in enumerate(sentinels)}
+        sql, params = make(sentinels).query.sql_with_params()
+        template = [
+            (True, position[p]) if type(p) is int and p in position else (False, p) for p in params
+        ]
+        compiled = _SQL[shape] = (sql, template)
+    sql, template = compiled
+    values = [ids[p] if is_id else p for is_id, p in template]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def filter_sql(status: StatusFilter, *, today: dt.date) -> RawSQL:
+    """``status_filter_q`` as a subquery of subject ids, compiled once per status and day."""
+    shape = (connection.vendor, "filter", status.value, today)
+    compiled = _SQL.get(shape)
+    if compiled is None:
+        sql, params = (
+            Subject.objects.filter(status_filter_q(status, today=today))
+            .order_by()
+            .values("pk")
+            .query.sql_with_params()
+        )
+        compiled = _SQL[shape] = (sql, [(False, p) for p in params])
+    return RawSQL(compiled[0], [p for _is_id, p in compiled[1]])
+
+
+def _form_rows(subject_ids: Sequence[int]) -> list[tuple[Any, ...]]:
     """(form code, pk, subject id, visit id, status) of every form of the subjects: one
     UNION over the registry's forms, whatever their number (crf.selectors._visit_form_rows)."""
-    queries = [
-        spec.model.objects.filter(subject_id__in=subject_ids, is_deleted=False)
-        .order_by()
-        .annotate(form_code=Value(spec.code, output_field=CharField()))
-        .values_list("form_code", "pk", "subject_id", "visit_id", "status")
-        for spec in registry.all_forms()
-    ]
-    if not queries or not subject_ids:
+    specs = registry.all_forms()
+    if not specs or not subject_ids:
         return []
-    return list(queries[0].union(*queries[1:], all=True))
+
+    def union(ids: list[int]) -> QuerySet[Any]:
+        parts = [
+            spec.model.objects.filter(subject_id__in=ids, is_deleted=False)
+            .order_by()
+            .annotate(form_code=Value(spec.code, output_field=CharField()))
+            .values_list("form_code", "pk", "subject_id", "visit_id", "status")
+            for spec in specs
+        ]
+        return parts[0].union(*parts[1:], all=True)
+
+    return run_compiled(("forms", tuple(spec.code for spec in specs)), union, subject_ids)
 
 
 def build_matrix(
@@ -489,19 +545,27 @@ def build_matrix(
     subject_url = {
         s.pk: reverse("crf:subject_detail", kwargs={"subject_pk": s.pk}) for s in subjects
     }
-    expected = {kind: registry.forms_for_visit_kind(kind) for kind in KIND_ORDER}
+    expected = {
+        kind: [(spec.code, spec.once_per_subject) for spec in registry.forms_for_visit_kind(kind)]
+        for kind in KIND_ORDER
+    }
+    not_started, done = FormStatus.NOT_STARTED.value, FormStatus.COMPLETE.value
+    no_forms: dict[str, str] = {}
     for pk, subject_id, code, kind, _number, held_on, missed, na, window_end in visits:
-        statuses = [
-            once.get((subject_id, spec.code), FormStatus.NOT_STARTED)
-            if spec.once_per_subject
-            else by_visit.get(pk, {}).get(spec.code, FormStatus.NOT_STARTED)
-            for spec in expected.get(kind, [])
-        ]
-        entered = sum(s != FormStatus.NOT_STARTED for s in statuses)
+        visit_forms = by_visit.get(pk, no_forms)
+        required = entered = complete = 0
+        for form_code, once_only in expected.get(kind, ()):
+            required += 1
+            form_status = (
+                once.get((subject_id, form_code)) if once_only else visit_forms.get(form_code)
+            )
+            if form_status is not None and form_status != not_started:
+                entered += 1
+                complete += form_status == done
         state = cell_state(
             kind=kind,
-            required=len(statuses),
-            complete=sum(s == FormStatus.COMPLETE for s in statuses),
+            required=required,
+            complete=complete,
             started=entered,
             held=held_on is not None,
             missed=missed,

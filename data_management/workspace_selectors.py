@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import CharField, Count, Q, Value
+from django.db.models import CharField, Count, Q, QuerySet, Value
 from django.utils.functional import Promise
 
 from adverse_events.models import SaeReport
@@ -23,6 +23,7 @@ from data_management.matrix_selectors import (
     awaiting_signature_q,
     form_verified,
     overdue_visits,
+    run_compiled,
 )
 from data_management.models import Query, QueryStatus
 from data_management.query_selectors import AGE_BUCKETS
@@ -139,23 +140,31 @@ def site_work(user: Any, *, now: dt.datetime, today: dt.date) -> list[SiteWork]:
 
 
 def _awaiting_sdv_by_site(site_ids: list[int]) -> dict[int, int]:
-    """Complete forms not verified as a whole, by site: one UNION of a count per form."""
-    parts = [
-        spec.model.objects.filter(
-            ~form_verified(spec.model._meta.label),
-            subject__site_id__in=site_ids,
-            is_deleted=False,
-            status=FormStatus.COMPLETE,
-        )
-        .order_by()
-        .annotate(form_code=Value(spec.code, output_field=CharField()))
-        .values("form_code", "subject__site_id")
-        .annotate(n=Count("pk"))
-        .values_list("form_code", "subject__site_id", "n")
-        for spec in registry.all_forms()
-    ]
+    """Complete forms not verified, by site: one UNION of a count per form (compiled once,
+    data_management.matrix_selectors.run_compiled)."""
+    specs = registry.all_forms()
     counts: dict[int, int] = defaultdict(int)
-    if parts:
-        for _code, site_id, n in parts[0].union(*parts[1:], all=True):
-            counts[site_id] += n
+    if not specs:
+        return counts
+
+    def union(ids: list[int]) -> QuerySet[Any]:
+        parts = [
+            spec.model.objects.filter(
+                ~form_verified(spec.model._meta.label),
+                subject__site_id__in=ids,
+                is_deleted=False,
+                status=FormStatus.COMPLETE,
+            )
+            .order_by()
+            .annotate(form_code=Value(spec.code, output_field=CharField()))
+            .values("form_code", "subject__site_id")
+            .annotate(n=Count("pk"))
+            .values_list("form_code", "subject__site_id", "n")
+            for spec in specs
+        ]
+        return parts[0].union(*parts[1:], all=True)
+
+    key = ("sdv by site", tuple(spec.code for spec in specs))
+    for _code, site_id, n in run_compiled(key, union, site_ids):
+        counts[site_id] += n
     return counts
