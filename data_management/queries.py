@@ -5,9 +5,10 @@ back to open. A monitor or data manager (``manage_queries``) raises, closes and 
 an investigator or site coordinator of the subject's site (``enter_clinical_data``)
 answers. Anyone who may see the subject and holds one of those two permissions may add a
 comment, which changes no state. Every step is a QueryMessage (who, when, text, the state
-it left) and an entry in the subject's audit chain (crf.audit, action QUERY, with the
-query's group/row_key/variable; old/new value = the status before/after; reason text =
-the step's text), so the subject page's cache (keyed on the chain head) follows.
+it left) and an entry in the subject's audit chain (crf.audit, action QUERY, record
+data_management.Query and its id, with the form code, visit code, group, row key and
+variable of the query; old/new value = the status before/after; reason text = the
+step's text), so the subject page's cache (keyed on the chain head) follows.
 
 Automatic queries (data_management.auto_queries) come from soft edit-check findings and
 close themselves when the data no longer trigger the check.
@@ -224,8 +225,11 @@ def _audit_rows(
             "action": AuditAction.QUERY,
             "form_code": query.form_code,
             "visit_code": query.visit_code,
-            "object_model": query.object_model,
-            "object_id": query.object_id,
+            # The query's own record (not the form's): the form's latest entries stay its
+            # value changes (outcomes.services.status_after_form_saved reads the cause of
+            # a change there; the field history lists values).
+            "object_model": query._meta.label,
+            "object_id": query.pk,
             "group": query.group,
             "row_key": query.row_key,
             "variable": query.variable,

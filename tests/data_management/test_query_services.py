@@ -116,6 +116,13 @@ def test_raise_query_on_a_value_opens_it_with_its_first_step(query, subject01, f
             "Please check the systolic pressure against the source.",
         )
     ]
+    entry = AuditEntry.objects.get(subject=subject01, action=AuditAction.QUERY)
+    assert (entry.form_code, entry.visit_code, entry.object_model, entry.object_id) == (
+        "XX",
+        "SCR",
+        "data_management.Query",
+        query.pk,
+    )
     assert chain_intact()
 
 
