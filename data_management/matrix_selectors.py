@@ -24,7 +24,7 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.functional import Promise
@@ -375,7 +375,10 @@ def subjects_for(
         subjects = subjects.filter(site__number=site_number)
     if status is not None:
         subjects = subjects.filter(pk__in=filter_sql(status, today=today))
-    return subjects.order_by("site__number", "subject_id", "screening_id", "pk")
+    # enrolled subjects by subject ID, then those still screening (on every database)
+    return subjects.order_by(
+        "site__number", F("subject_id").asc(nulls_last=True), "screening_id", "pk"
+    )
 
 
 # --- compiled once ---------------------------------------------------------------------------

@@ -366,3 +366,13 @@ def test_the_matrix_costs_the_same_with_3_and_28_subjects(
     assert page.status_code == 200
     assert len(_cells(tinyhtml5.parse(page.content.decode()))) == 28
     assert len(small) <= 18
+
+
+def test_the_menu_offers_the_matrix_to_every_role_that_reads_data(people) -> None:
+    from study.navigation import items_for
+
+    offered = {
+        role: any(item["url"] == URL for item in items_for(user)) for role, user in people.items()
+    }
+
+    assert offered == {role: role != Role.ADMINISTRATOR for role in Role}
