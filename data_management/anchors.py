@@ -365,17 +365,34 @@ def check_audit_trail() -> CheckResult:
     latest anchor; nothing written."""
     from crf.audit import ChainProblem, verify_chains
 
-    problems: list[str] = []
+    found: list[tuple[str, str]] = []  # (chain, what)
     chains = entries = 0
     for item in verify_chains():
         if isinstance(item, ChainProblem):
-            problems.append(f"{item.chain} entry {item.entry_id}: {item.message}")
+            where = f"entry {item.entry_id}: " if item.entry_id else ""
+            found.append((item.chain, where + item.message))
         else:
             chains += 1
             entries += item[1]
     anchor, anchor_problems = check_trail()
-    problems.extend(f"{p.chain}: {p.message}" if p.chain else p.message for p in anchor_problems)
-    return CheckResult(chains=chains, entries=entries, anchor=anchor, problems=tuple(problems))
+    found.extend((p.chain, p.message) for p in anchor_problems)
+    names = chain_names({chain for chain, _what in found})
+    problems = tuple(f"{names[c]}: {what}" if c else what for c, what in found)
+    return CheckResult(chains=chains, entries=entries, anchor=anchor, problems=problems)
+
+
+def chain_names(keys: set[str]) -> dict[str, str]:
+    """Each chain as people know it: "01-002 (subject:4)", "study"; a subject that no longer
+    exists keeps its key alone."""
+    from study.models import Subject
+
+    ids = {int(k.split(":", 1)[1]) for k in keys if k.startswith("subject:")}
+    labels = {s.pk: s.label for s in Subject.objects.filter(pk__in=ids)} if ids else {}
+    names = {}
+    for key in keys:
+        pk = int(key.split(":", 1)[1]) if key.startswith("subject:") else None
+        names[key] = f"{labels[pk]} ({key})" if pk in labels else key
+    return names
 
 
 def record_audit_check(*, actor: Any = None, result: CheckResult | None = None) -> Any:

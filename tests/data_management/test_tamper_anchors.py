@@ -183,7 +183,7 @@ def test_truncating_the_trail_and_its_heads_is_caught(anchored, capsys) -> None:
     ok, output = _verify(capsys)
 
     assert not ok
-    assert f"{key}: the chain is missing (anchored with 7 entries)" in output
+    assert f"{anchored.label} ({key}): the chain is missing (anchored with 7 entries)" in output
     check = AuditCheck.objects.get()
     assert (check.intact, check.entries) == (False, 0)
     assert "the chain is missing" in check.problems
@@ -203,7 +203,7 @@ def test_deleting_entries_and_rewriting_the_head_is_caught(anchored, capsys) -> 
 
     assert not ok
     assert (
-        f"{key}: the chain is shorter than anchored (4 entries, 7 anchored): "
+        f"{anchored.label} ({key}): the chain is shorter than anchored (4 entries, 7 anchored): "
         "entries deleted or truncated"
     ) in output
 
@@ -219,7 +219,7 @@ def test_an_edited_value_with_the_chain_recomputed_is_caught(anchored, capsys) -
 
     assert not ok
     assert (
-        f"{key}: the entry at the anchored length 7 has another hash than anchored: "
+        f"{anchored.label} ({key}): the entry at the anchored length 7 has another hash than anchored: "
         "the chain was re-computed"
     ) in output
 
