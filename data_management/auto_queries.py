@@ -21,10 +21,12 @@ check code and the variable. Rules:
   already closed, closes itself (step AUTO_CLOSE, author None, closed_by None).
 
 Each step is also an audit entry in the subject's chain (actor "system", source
-service). A finding that names a row: CheckFinding stores no row today (crf.services
-._finding_row keeps the variable only, and no soft check names a row), so an automatic
-query sits on the form's variable; if a finding carries transient ``group``/``row_key``
-attributes, they are used.
+service, on the query's own record). Where the query sits (``_where``): on the finding's
+variable when it is one of the form's; a finding on a repeating group as a whole (the IE
+contradictions name the group "IE") on the row its check code names (IE_IN06_vs_VS: the
+row IN06) when that row is on the form, else on the whole form. CheckFinding keeps no row
+(crf.services._finding_row; no soft check names a row today); a finding carrying
+``group``/``row_key`` attributes is placed there.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from crf import audit, registry
 from crf.models import AuditAction, AuditEntry, AuditSource, CheckFinding, FindingStatus, Visit
-from crf.services import Reason, SubjectBatch, delete_form, save_form
+from crf.services import Reason, SubjectBatch, delete_form, recheck_findings, save_form
 from data_management.auto_queries import _where, raise_automatic_queries
 from data_management.models import Query, QueryMessage, QueryOrigin, QueryStatus
 from data_management.queries import answer_query, close_query
@@ -327,3 +327,35 @@ def test_the_data_migration_turns_open_findings_into_automatic_queries(subject01
     # The finding that already had its query (SYSBP) kept it; a second run adds nothing.
     assert Query.objects.count() == 2
     assert migration.findings_to_queries(apps) == 0
+
+
+def test_an_ie_contradiction_raises_a_query_on_the_criterions_row(investigator, sites) -> None:
+    from enrollment.demo import screen
+
+    subject = screen(investigator, sites["01"], start=START, birth_date="1940")
+
+    query = Query.objects.get(subject=subject, check_code="IE_IN01_vs_DM")
+    assert (query.form_code, query.group, query.row_key, query.variable, query.status) == (
+        "IE",
+        "IE",
+        "IN01",
+        "",
+        "open",
+    )
+
+    dm = registry.get("DM")
+    save_form(
+        actor=investigator,
+        spec=dm,
+        subject=subject,
+        visit=Visit.objects.get(subject=subject, code="SCR"),
+        instance=dm.model.objects.get(subject=subject),
+        values={"birth_date": "1962-04"},
+        complete=True,
+        reason=CORRECTION,
+    )
+    # The IE form's checks run again (crf.services.recheck_findings, the cross-form path).
+    ie = registry.get("IE")
+    recheck_findings(spec=ie, instance=ie.model.objects.get(subject=subject))
+
+    assert Query.objects.get(pk=query.pk).status == QueryStatus.CLOSED
