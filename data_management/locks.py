@@ -222,7 +222,7 @@ def _refuse_under_study_lock() -> None:
 
 def _active_of(**target: Any) -> Lock | None:
     return (
-        Lock.objects.select_for_update()
+        Lock.objects.select_for_update(of=("self",))
         .filter(unlocked_at__isnull=True, **target)
         .select_related("locked_by", "subject__site", "visit")
         .first()
@@ -295,7 +295,11 @@ def lock_subject(*, actor: Any, subject: Subject, reason: str) -> Lock:
     _may_lock(actor)
     text = _reason(reason)
     with transaction.atomic():
-        locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
+        locked = (
+            Subject.objects.select_for_update(of=("self",))
+            .select_related("site")
+            .get(pk=subject.pk)
+        )
         _refuse_under_study_lock()
         return _create(actor, text, level=LockLevel.SUBJECT, subject=locked)
 
@@ -344,7 +348,7 @@ def unlock(*, actor: Any, lock: Lock, reason: str) -> Lock:
             Subject.objects.select_for_update().filter(pk=lock.subject_id or 0).first()
             _refuse_under_study_lock()
         current = (
-            Lock.objects.select_for_update()
+            Lock.objects.select_for_update(of=("self",))
             .select_related("locked_by", "subject__site", "visit")
             .get(pk=lock.pk)
         )
