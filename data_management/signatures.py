@@ -416,7 +416,7 @@ def invalidation_text(signature: Signature, *, language: str | None = None) -> s
     form_title = audit_labels.form_name(form) or form
     if variable:
         label = audit_labels.variable_name(form, group, variable)
-        what = f"{variable} ({label})" if label else variable
+        what = _("%(code)s (%(label)s)") % {"code": variable, "label": label} if label else variable
         if note.get("row_key"):
             what = _("%(variable)s of row %(row)s in %(form)s") % {
                 "variable": what,
