@@ -305,10 +305,15 @@ def sign(
                 ),
                 code="changed",
             )
+        scope = SignatureScope.VISIT if visit is not None else SignatureScope.CASEBOOK
+        if Signature.objects.filter(
+            subject=subject, scope=scope, visit=visit, invalidated_at=None, data_sha256=digest
+        ).exists():  # a second click, or a second tab
+            raise ValidationError(_("These data are already signed."), code="signed")
         now = timezone.now()
         signature = Signature.objects.create(
             subject=subject,
-            scope=SignatureScope.VISIT if visit is not None else SignatureScope.CASEBOOK,
+            scope=scope,
             visit=visit,
             signer=actor,
             printed_name=printed_name(actor),

@@ -229,6 +229,15 @@ def test_data_changed_since_the_page_was_opened_are_not_signed(
     assert not Signature.objects.exists()
 
 
+def test_the_same_data_are_not_signed_twice(pi, subject01, scr, vitals) -> None:
+    _sign(pi, subject01, scr)
+
+    with pytest.raises(ValidationError, match="These data are already signed."):
+        _sign(pi, subject01, scr)
+
+    assert Signature.objects.count() == 1
+
+
 # --- Invalidation ----------------------------------------------------------------------------
 
 
