@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from crf import audit_labels
 from crf.audit_filters import AuditFilterForm
-from crf.models import AuditEntry
+from crf.models import AuditEntry, Visit
 from crf.registry import FormSpec
 from data_management.models import AuditCheck
 from study.scoping import site_ids_for_user, sites_for_user
@@ -90,12 +90,8 @@ class StudyAuditFilterForm(AuditFilterForm):
 
 
 def study_filters(data: Any, user: Any) -> StudyAuditFilterForm:
-    visits = (
-        AuditEntry.objects.exclude(visit_code="")
-        .order_by("visit_code")
-        .values_list("visit_code", flat=True)
-        .distinct()
-    )
+    # The visits' codes from the visits (a smaller table than the trail, read whole here)
+    visits = Visit.objects.order_by().values_list("code", flat=True).distinct()
     users = sorted(
         {*get_user_model().objects.values_list("username", flat=True), "system"}, key=str.lower
     )
