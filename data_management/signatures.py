@@ -47,7 +47,7 @@ from crf.models import AuditAction, AuditSource, CaseReportForm, FormStatus, Rep
 from crf.registry import FormSpec
 from crf.values import audit_text
 from data_management.models import Signature, SignatureScope
-from study.models import Role, Site, Subject
+from study.models import Role, Site, Subject, SubjectStatus
 from study.roles import SIGN, perm
 from study.scoping import membership_of, membership_sites
 
@@ -455,6 +455,13 @@ def invalidation_text(signature: Signature, *, language: str | None = None) -> s
 # --- Reads: what awaits a signature --------------------------------------------------------
 
 
+# A casebook is due for its PI's signature once the subject's study has ended (protocol.md:
+# death, withdrawal, lost to follow-up, 24 months), as the status matrix and the monitor's
+# panel count it (data_management.matrix_selectors.awaiting_signature_q); before that the
+# PI signs visits as their forms are complete, and may sign the casebook at any time.
+CASEBOOK_DUE = frozenset({SubjectStatus.OFF_STUDY, SubjectStatus.DIED})
+
+
 @dataclass
 class VisitToSign:
     visit_id: int
@@ -466,7 +473,8 @@ class VisitToSign:
 @dataclass
 class SubjectToSign:
     subject: Subject
-    casebook: str = ""  # "awaiting", "invalidated", "signed", "incomplete", "" (no data)
+    # "awaiting" (the subject's study ended, not signed), "invalidated", "signed", "" (not due)
+    casebook: str = ""
     casebook_note: str = ""
     visits: list[VisitToSign] = field(default_factory=list)
     forms: int = 0
@@ -502,9 +510,10 @@ def _latest(signatures: Iterable[Signature]) -> Signature | None:
 
 def signing_queue(subjects: Any) -> list[SubjectToSign]:
     """What awaits a PI's signature among ``subjects`` (a Subject queryset, already scoped
-    to the reader): per subject, the casebook's state and, unless a valid casebook signature
-    attests them all, the visits whose forms are all complete and not signed, or whose
-    signature was invalidated. Subjects with nothing awaiting are left out. Four queries,
+    to the reader): per subject, the casebook's state (due once the subject's study ended,
+    ``CASEBOOK_DUE``, or again when its signature was invalidated) and, unless a valid
+    casebook signature attests them all, the visits whose forms are all complete and not
+    signed, or whose signature was invalidated. Subjects with nothing awaiting are left out. Four queries,
     whatever the number of subjects, visits and forms."""
     subject_list = sorted(
         subjects.select_related("site"),
@@ -539,10 +548,8 @@ def signing_queue(subjects: Any) -> list[SubjectToSign]:
             row.casebook = "signed"
         elif casebook is not None:
             row.casebook, row.casebook_note = "invalidated", invalidation_text(casebook)
-        elif forms and not row.in_progress:
+        elif forms and subject.status in CASEBOOK_DUE:
             row.casebook = "awaiting"
-        elif forms:
-            row.casebook = "incomplete"
         for visit in visits.values():
             if visit.subject_id != subject.pk or casebook_valid:
                 continue  # a valid casebook signature attests every visit

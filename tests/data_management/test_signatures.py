@@ -17,7 +17,7 @@ from crf.models import AuditAction, AuditEntry, Visit
 from crf.services import Reason, SubjectBatch, delete_form, save_form
 from data_management import signatures
 from data_management.models import Signature, SignatureScope
-from study.models import AuthEvent, AuthEventKind, Role, Subject
+from study.models import AuthEvent, AuthEventKind, Role, Subject, SubjectStatus
 from study.services import upsert_person
 from tests.conftest import PASSWORD
 from tests.factories import save_xx
@@ -387,8 +387,55 @@ def _queue(subject: Subject) -> list[tuple[str, str, list[tuple[str, str]]]]:
     ]
 
 
-def test_queue_lists_complete_visits_and_casebooks_not_signed(subject01, vitals) -> None:
+def end_study(subject: Subject, status: str = SubjectStatus.OFF_STUDY) -> None:
+    """The subject's study ended (the status the outcomes forms derive, set here directly)."""
+    Subject.objects.filter(pk=subject.pk).update(status=status)
+
+
+def test_queue_lists_complete_visits_not_signed(subject01, vitals) -> None:
+    assert _queue(subject01) == [(subject01.label, "", [("SCR", "awaiting")])]
+
+
+@pytest.mark.parametrize("status", [SubjectStatus.OFF_STUDY, SubjectStatus.DIED])
+def test_queue_lists_the_casebook_once_the_subjects_study_ended(subject01, vitals, status) -> None:
+    end_study(subject01, status)
+
     assert _queue(subject01) == [(subject01.label, "awaiting", [("SCR", "awaiting")])]
+
+
+def test_queue_counts_casebooks_as_the_status_matrix_does(
+    investigator, pi, sites, subject01, scr, vitals
+) -> None:
+    from data_management.matrix_selectors import awaiting_signature_q
+    from enrollment.services import register_screening
+
+    ended, signed, invalidated = (
+        register_screening(actor=investigator, site=sites["01"]) for _ in range(3)
+    )
+    forms = {}
+    for subject in (ended, signed, invalidated):
+        forms[subject.pk] = save_xx(investigator, subject, complete=True, lesions=LESIONS)
+        end_study(subject)
+    _sign(pi, signed)
+    _sign(pi, invalidated)
+    save_xx(
+        investigator,
+        invalidated,
+        instance=forms[invalidated.pk],
+        systolic=131,
+        complete=True,
+        reason=Reason("TRANSCRIPTION_ERROR"),
+    )
+    subjects = Subject.objects.all()
+
+    queued = {
+        row.subject.pk
+        for row in signatures.signing_queue(subjects)
+        if row.casebook in ("awaiting", "invalidated")
+    }
+
+    assert queued == set(subjects.filter(awaiting_signature_q()).values_list("pk", flat=True))
+    assert queued == {ended.pk, invalidated.pk}
 
 
 def test_queue_leaves_out_incomplete_visits(investigator, subject01) -> None:
@@ -398,6 +445,7 @@ def test_queue_leaves_out_incomplete_visits(investigator, subject01) -> None:
 
 
 def test_queue_leaves_out_what_is_signed(pi, subject01, scr, vitals) -> None:
+    end_study(subject01)
     _sign(pi, subject01, scr)
     assert _queue(subject01) == [(subject01.label, "awaiting", [])]
 
@@ -432,7 +480,7 @@ def test_a_valid_casebook_signature_attests_an_invalidated_visit(
         complete=True,
         reason=Reason("TRANSCRIPTION_ERROR"),
     )
-    assert _queue(subject01) == [(subject01.label, "awaiting", [("SCR", "invalidated")])]
+    assert _queue(subject01) == [(subject01.label, "", [("SCR", "invalidated")])]
 
     _sign(pi, subject01)
 

@@ -231,6 +231,7 @@ def test_an_invalidated_signature_shows_the_sentence(
 
 
 def test_queue_shows_the_pi_what_to_sign(client, pi, subject01, vitals) -> None:
+    services_tests.end_study(subject01)
     client.force_login(pi)
 
     page = client.get(reverse("data_management:signature_queue")).content.decode()
@@ -242,6 +243,7 @@ def test_queue_shows_the_pi_what_to_sign(client, pi, subject01, vitals) -> None:
 
 @pytest.mark.parametrize("role", [Role.INVESTIGATOR, Role.SITE_COORDINATOR, Role.MONITOR])
 def test_queue_is_read_only_for_others(client, people, subject01, vitals, role) -> None:
+    services_tests.end_study(subject01)
     client.force_login(people[role])
 
     page = client.get(reverse("data_management:signature_queue")).content.decode()
@@ -335,7 +337,7 @@ def test_pi_home_counts_what_awaits_the_signature(client, pi, people, subject01,
     client.force_login(pi)
     page = client.get(reverse("study:home")).content.decode()
     assert 'data-testid="signatures-home-panel"' in page
-    assert "1 casebook · 1 visit" in page
+    assert "0 casebooks · 1 visit" in page
 
     client.force_login(people[Role.INVESTIGATOR])  # a sub-investigator
     assert 'data-testid="signatures-home-panel"' not in (
