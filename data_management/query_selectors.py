@@ -377,11 +377,14 @@ def badges(spec: FormSpec, queries: Sequence[Query]) -> dict[tuple[str, str, str
 # --- Raise: where a query may stand ---------------------------------------------------------
 
 
-def variable_choices(spec: FormSpec) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The raise form's variables by option group: the form's own ("SYSBP"), then each
-    repeating group's ("TL.TLDIAM")."""
+def variable_choices(
+    spec: FormSpec, groups: Iterable[str] | None = None
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The raise form's variables by option group: the form's own ("SYSBP"), then those of
+    each repeating group ("TL.TLDIAM") of ``groups`` (those with rows; default every one)."""
+    shown = set(groups) if groups is not None else {g.name for g in spec.groups}
     choices = [(_("This form"), [(v.name, f"{v.label} ({v.name})") for v in spec.variables])]
-    for group in spec.groups:
+    for group in (g for g in spec.groups if g.name in shown):
         choices.append(
             (
                 group_title(spec, group.name),

@@ -116,8 +116,11 @@ def panel_context(
         ),
     }
     if can_raise:
-        context["variables"] = selectors.variable_choices(spec)
-        context["rows"] = selectors.row_choices(spec, instance)
+        rows = selectors.row_choices(spec, instance)
+        context["rows"] = rows
+        context["variables"] = selectors.variable_choices(
+            spec, {value.split(":", 1)[0] for value, _label in rows}
+        )
     return context
 
 

@@ -137,6 +137,29 @@ def test_form_page_shows_step_times_in_the_sites_zone(client, monitor, subject01
     assert "Times in America/New_York." in page
 
 
+def test_form_page_for_a_reader_shows_threads_without_actions(
+    client, people, subject01, query
+) -> None:
+    client.force_login(people[Role.MEDICAL_MONITOR])
+
+    page = client.get(form_url(subject01)).content.decode()
+
+    assert f'id="query-{query.pk}"' in page and "Systolic 120 in the CRF" in page
+    panel = page[page.index('data-testid="queries-panel"') :]
+    assert "<form" not in panel.split("</section>")[0]
+
+
+def test_raise_form_offers_only_groups_with_rows(client, monitor, investigator, subject01) -> None:
+    save_xx(investigator, subject01)  # no lesion rows
+    client.force_login(monitor)
+
+    page = client.get(form_url(subject01)).content.decode()
+
+    assert 'value="SYSBP"' in page
+    assert 'value="LS.LDIAM"' not in page and 'id="raise-row"' not in page
+    assert "None: the whole form</option>" in page
+
+
 def test_form_page_without_queries_shows_no_panel_to_the_site(
     client, investigator, subject01, form
 ) -> None:
