@@ -7,8 +7,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -21,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from crf import audit_labels, registry
-from crf.models import AuditAction, AuditEntry
+from crf.models import AuditAction, AuditChain, AuditEntry
 from crf.registry import FormSpec, MarkKey
 from data_management import anchors
 from data_management.audit_selectors import (
@@ -185,7 +188,26 @@ def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
 @require_perm(*DATA_MANAGER_PERMS)
 @require_POST
 def audit_check_run(request: HttpRequest) -> HttpResponse:
-    """Run verify_audit's check now (the chains and the latest anchor) and keep its result."""
+    """Run verify_audit's check now (the chains and the latest anchor) and keep its result;
+    a trail longer than EDC_AUDIT_CHECK_INLINE_MAX entries is checked by the worker."""
+    back = request.POST.get("next", "")
+    if back not in {reverse("study:home"), reverse("data_management:audit_search")}:
+        back = reverse("data_management:audit_search")
+    length = AuditChain.objects.aggregate(total=Sum("length"))["total"] or 0
+    if length > getattr(settings, "EDC_AUDIT_CHECK_INLINE_MAX", 200_000):
+        from data_management.tasks import check_audit_trail
+
+        actor_id = request.user.pk
+        transaction.on_commit(lambda: check_audit_trail.delay(actor_id))
+        messages.info(
+            request,
+            _(
+                "The audit trail holds %(n)d entries: it is being checked in the background. "
+                "Reload this page in a few minutes to see the result."
+            )
+            % {"n": length},
+        )
+        return redirect(back)
     check = anchors.record_audit_check(actor=request.user)
     if check.intact:
         messages.success(
@@ -199,9 +221,6 @@ def audit_check_run(request: HttpRequest) -> HttpResponse:
             _("The audit trail check found %(n)d problem(s): see below.")
             % {"n": len(check.problems.splitlines())},
         )
-    back = request.POST.get("next", "")
-    if back not in {reverse("study:home"), reverse("data_management:audit_search")}:
-        back = reverse("data_management:audit_search")
     return redirect(back)
 
 

@@ -340,3 +340,24 @@ def test_data_management_steps_in_the_trail_show_labels(
     cells = [" ".join(" ".join(td.itertext()).split()) for td in row]
     # old, new (the query's status), reason (the query's text)
     assert cells[6:9] == ["", "Open", "Please check against the chart."]
+
+
+def test_a_long_trail_is_checked_by_the_worker(
+    client, people, investigator, subject01, corrected, settings, django_capture_on_commit_callbacks
+) -> None:
+    from data_management.tasks import check_audit_trail
+
+    settings.EDC_AUDIT_CHECK_INLINE_MAX = 3
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the worker, here in the test's process
+    check_audit_trail.app.conf.task_always_eager = True
+    client.force_login(people[Role.DATA_MANAGER])
+
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(reverse("data_management:audit_check_run"), follow=True)
+    finally:
+        check_audit_trail.app.conf.task_always_eager = False
+
+    assert "it is being checked in the background" in visible_text(response.content.decode())
+    check = AuditCheck.objects.get()
+    assert (check.intact, check.actor_username) == (True, "dm")
