@@ -5,12 +5,21 @@ subject and form")."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    ExpressionWrapper,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.urls import reverse
 
 from crf import registry
@@ -18,7 +27,7 @@ from crf.display import variable_text
 from crf.registry import FormSpec, GroupSpec, Variable
 from crf.values import audit_text
 from data_management.models import SourceVerification
-from data_management.sdv import Item, Key, items_of
+from data_management.sdv import CRITICAL_FIELDS, Item, Key, is_critical, items_of
 
 # --- One form ------------------------------------------------------------------------------
 
@@ -240,77 +249,129 @@ def sdv_form_url(subject_id: int, form_code: str, record_pk: int) -> str:
 
 def progress(subjects: QuerySet[Any], *, form_code: str = "") -> list[FormProgress]:
     """SDV progress of every form (with a value entered) of ``subjects`` (a queryset, read
-    as a subquery): one query per registered form and per repeating group, and one for the
-    verifications in force, whatever the number of subjects and forms. ``form_code``: that
-    form only."""
+    as a subquery), counted in SQL: one query for every form of the registry (a UNION of
+    each form's count of values entered and critical values), one for every repeating group
+    (the same by form), one for the verifications in force, whatever the number of subjects
+    and forms. ``form_code``: that form only. The values counted are those of
+    ``form_state`` (sdv.items_of); the verifications in force are those of the values as
+    they are (a change resets the verification of the value it changes)."""
     specs = [s for s in registry.all_forms() if not form_code or s.code == form_code]
     subject_ids = subjects.order_by().values("pk")
-    active: dict[tuple[str, int], dict[Key, str | None]] = defaultdict(dict)
+    forms: dict[tuple[str, int], FormProgress] = {}
+    by_code = {spec.code: spec for spec in specs}
+    parts = [_form_counts(spec, subject_ids) for spec in specs]
+    if parts:
+        for code, pk, subject_id, visit_code, visit_date, status, values, critical in parts[
+            0
+        ].union(*parts[1:], all=True):
+            spec = by_code[code]
+            tally = Tally(forms=1, values=values or 0, critical=critical or 0)
+            progress = FormProgress(
+                subject_id, spec, visit_code or "", pk, status, tally, visit_date
+            )
+            forms[(spec.model._meta.label, pk)] = progress
+    rows = [_row_counts(spec, group, subject_ids) for spec in specs for group in spec.groups]
+    if rows:
+        for code, form_id, values, critical in rows[0].union(*rows[1:], all=True):
+            found = forms.get((by_code[code].model._meta.label, form_id))
+            if found is not None:
+                found.tally.values += values or 0
+                found.tally.critical += critical or 0
     verifications = SourceVerification.objects.filter(
         subject__in=subject_ids, reset_at__isnull=True
-    )
+    ).exclude(group="", variable="")  # the whole form's verification is no value
     if form_code:
         verifications = verifications.filter(form_code=form_code)
-    for model, object_id, group, row_key, variable, value in verifications.values_list(
-        "object_model", "object_id", "group", "row_key", "variable", "value"
+    for model, object_id, code, visit_code, group, row_key, variable in verifications.values_list(
+        "object_model", "object_id", "form_code", "visit_code", "group", "row_key", "variable"
     ):
-        active[(model, object_id)][(group, row_key, variable)] = value
-    found: list[FormProgress] = []
-    for spec in specs:
-        forms = spec.model.objects.filter(subject__in=subject_ids, is_deleted=False)
-        inputs = spec.input_variables
-        group_rows = _group_rows(spec, forms)
-        label = spec.model._meta.label
-        rows = forms.order_by("pk").values_list(
+        found = forms.get((model, object_id))
+        if found is not None:
+            found.tally.values_verified += 1
+            found.tally.critical_verified += is_critical(
+                code, visit_code, (group, row_key, variable)
+            )
+    done = []
+    for found in forms.values():
+        tally = found.tally
+        if not tally.values:
+            continue
+        tally.forms_verified = int(tally.values_verified >= tally.values)
+        done.append(found)
+    return sorted(done, key=lambda f: (f.spec.order, f.spec.code, f.object_id))
+
+
+def _filled(field: Any) -> Q:
+    """A value entered (sdv.items_of: crf.values.audit_text is not None), in SQL."""
+    name = field.name
+    entered = Q(**{f"{name}__isnull": False})
+    kind = field.get_internal_type()
+    if kind in ("CharField", "TextField"):
+        entered &= ~Q(**{name: ""})
+    elif kind == "JSONField":
+        entered &= ~Q(**{name: []})
+    return entered
+
+
+def _count(conditions: list[Q]) -> Any:
+    """How many of ``conditions`` hold, as an SQL expression (0 for none)."""
+    terms = [Case(When(c, then=Value(1)), default=Value(0)) for c in conditions]
+    if not terms:
+        return Value(0, output_field=IntegerField())
+    total: Any = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return ExpressionWrapper(total, output_field=IntegerField())
+
+
+def _form_counts(spec: FormSpec, subject_ids: Any) -> QuerySet[Any]:
+    entered, critical = [], []
+    for variable in spec.input_variables:
+        condition = _filled(variable.field)
+        entered.append(condition)
+        for rule in CRITICAL_FIELDS:
+            if rule.form == spec.code and variable.name in rule.variables:
+                visits = Q(visit__code__in=sorted(rule.visits)) if rule.visits else Q()
+                critical.append(condition & visits)
+    return (
+        spec.model.objects.filter(subject__in=subject_ids, is_deleted=False)
+        .order_by()
+        .annotate(
+            sdv_form=Value(spec.code, output_field=CharField()),
+            sdv_values=_count(entered),
+            sdv_critical=_count(critical),
+        )
+        .values_list(
+            "sdv_form",
             "pk",
             "subject_id",
             "visit__code",
             "visit__planned_date",
             "status",
-            *(v.field_name for v in inputs),
+            "sdv_values",
+            "sdv_critical",
         )
-        for pk, subject_id, visit_code, visit_date, status, *values in rows:
-            texts = {v.name: audit_text(value) for v, value in zip(inputs, values, strict=True)}
-            items = items_of(spec.code, visit_code or "", texts, group_rows.get(pk, {}))
-            if not items:
-                continue
-            verified = active.get((label, pk), {})
-            tally = _tally(items, verified)
-            found.append(
-                FormProgress(subject_id, spec, visit_code or "", pk, status, tally, visit_date)
-            )
-    return found
+    )
 
 
-def _group_rows(
-    spec: FormSpec, forms: QuerySet[Any]
-) -> dict[int, dict[str, list[tuple[str, dict[str, str | None]]]]]:
-    """Each form's rows by group (rows without their key variable), one query a group."""
-    by_form: dict[int, dict[str, list[tuple[str, dict[str, str | None]]]]] = defaultdict(dict)
-    for group in spec.groups:
-        others = _other_variables(group)
-        key_field = group.variable(group.key).field_name
-        rows = (
-            group.model.objects.filter(is_deleted=False, **{"form__in": forms.values("pk")})
-            .order_by("id")
-            .values_list("form_id", key_field, *(v.field_name for v in others))
+def _row_counts(spec: FormSpec, group: GroupSpec, subject_ids: Any) -> QuerySet[Any]:
+    entered = [_filled(v.field) for v in _other_variables(group)]
+    critical = any(r.form == spec.code and group.name in r.groups for r in CRITICAL_FIELDS)
+    rows = group.model.objects.filter(
+        is_deleted=False,
+        **{"form__is_deleted": False, "form__subject__in": subject_ids},
+    )
+    parent = "form_id"  # (a variable: the rows' model is known at run time only)
+    return (
+        rows.order_by()
+        .values(parent)
+        .annotate(
+            sdv_form=Value(spec.code, output_field=CharField()),
+            sdv_values=Sum(_count(entered)),
+            sdv_critical=Sum(_count(entered if critical else [])),
         )
-        for form_id, key, *values in rows:
-            texts = {v.name: audit_text(value) for v, value in zip(others, values, strict=True)}
-            by_form[form_id].setdefault(group.name, []).append((str(key), texts))
-    return by_form
-
-
-def _tally(items: Iterable[Item], verified: dict[Key, str | None]) -> Tally:
-    tally = Tally(forms=1)
-    for item in items:
-        done = verified.get(item.key, "\0") == item.text
-        tally.values += 1
-        tally.values_verified += done
-        tally.critical += item.critical
-        tally.critical_verified += done and item.critical
-    tally.forms_verified = int(tally.values == tally.values_verified)
-    return tally
+        .values_list("sdv_form", parent, "sdv_values", "sdv_critical")
+    )
 
 
 def in_order(forms: Iterable[FormProgress]) -> list[FormProgress]:

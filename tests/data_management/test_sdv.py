@@ -363,3 +363,46 @@ def test_the_demo_monitor_has_verified_the_screening_visit(subject, monitor) -> 
 
     screening = [f for f in progress(Subject.objects.all()) if f.visit_code == "SCR"]
     assert screening and all(f.verified for f in screening)
+
+
+def test_progress_counts_in_sql_what_the_form_page_counts(investigator, monitor, sites) -> None:
+    """The progress pages count in SQL the values form_state lists one by one (text, codes,
+    lists of codes, dates, decimals; rows; Day 1 critical at C1D1 only)."""
+    from crf.models import Visit
+    from data_management.sdv_selectors import form_state, progress
+    from study.models import Subject
+    from visits.demo import treat
+
+    subject = screen_and_enrol(investigator, sites["01"], start=START)
+    day1 = Visit.objects.get(subject=subject, code="C1D1").planned_date
+    treat(investigator, subject, day1=day1, cycles=2, course="PR")
+    sdv.verify_form(actor=monitor, instance=baseline(subject))
+    _verify_all(monitor, InformedConsent.objects.get(subject=subject))
+
+    counted = {
+        (f.spec.code, f.object_id): (
+            f.tally.values,
+            f.tally.values_verified,
+            f.tally.critical,
+            f.tally.critical_verified,
+        )
+        for f in progress(Subject.objects.filter(pk=subject.pk))
+    }
+
+    listed = {}
+    for spec in registry.all_forms():
+        for instance in spec.model.objects.filter(subject=subject, is_deleted=False):
+            state = form_state(spec, instance)
+            if state.values:
+                listed[(spec.code, instance.pk)] = (
+                    len(state.values),
+                    state.verified,
+                    state.critical,
+                    state.critical_verified,
+                )
+    assert counted == listed
+    assert {code for code, _pk in counted} >= {"SL", "IC", "IE", "HX", "TA", "EX", "VS"}
+    ex = {v.code: v for v in Visit.objects.filter(subject=subject)}
+    exposure = registry.get("EX").model.objects.get
+    assert counted[("EX", exposure(visit=ex["C1D1"]).pk)][2] == 1  # EXSTDAT: Day 1
+    assert counted[("EX", exposure(visit=ex["C2D1"]).pk)][2] == 0
