@@ -359,3 +359,39 @@ def test_an_ie_contradiction_raises_a_query_on_the_criterions_row(investigator, 
     recheck_findings(spec=ie, instance=ie.model.objects.get(subject=subject))
 
     assert Query.objects.get(pk=query.pk).status == QueryStatus.CLOSED
+
+
+def test_the_listener_costs_the_same_for_1_and_5_findings(investigator, subject01) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from data_management.auto_queries import findings_changed
+
+    form = save_xx(investigator, subject01)
+
+    def findings(prefix: str, n: int) -> list[CheckFinding]:
+        return [
+            CheckFinding.objects.create(
+                subject=subject01,
+                form_code="XX",
+                visit_code="SCR",
+                object_model="crftest.DemoVitals",
+                object_id=form.pk,
+                variable="SYSBP",
+                check_code=f"{prefix}{i}",
+                message=f"{prefix} {i}",
+            )
+            for i in range(n)
+        ]
+
+    costs = []
+    for prefix, n in (("one", 1), ("five", 5)):
+        opened = findings(prefix, n)
+        with transaction.atomic(), CaptureQueriesContext(connection) as raised:
+            findings_changed(opened, [])
+        with transaction.atomic(), CaptureQueriesContext(connection) as closed:
+            findings_changed([], [f.pk for f in opened])
+        costs.append((len(raised), len(closed)))
+
+    assert costs[0] == costs[1] == (6, 6)
+    assert Query.objects.filter(status=QueryStatus.CLOSED).count() == 6
