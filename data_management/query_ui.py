@@ -40,11 +40,18 @@ def mark_id(key: tuple[str, str, str]) -> str:
     return "qmark-" + re.sub(r"[^A-Za-z0-9_-]", "_", "--".join(key))
 
 
-def badges_html(key: tuple[str, str, str], badges: list[selectors.Badge]) -> str:
-    """The badges of one field, row or form: a link to the thread per state present."""
+def badges_html(key: tuple[str, str, str], badges: list[selectors.Badge], row_of: str = "") -> str:
+    """The badges of one field, row or form: a link to the thread per state present.
+    ``row_of``: the group's title, by which queries.js finds a row not marked yet."""
+    group, row, variable = key
     return format_html(
-        '<span class="edc-query-marks" id="{}">{}</span>',
+        '<span class="edc-query-marks" id="{}" data-query-group="{}" data-query-title="{}" '
+        'data-query-row="{}" data-query-variable="{}">{}</span>',
         mark_id(key),
+        group,
+        row_of,
+        row,
+        variable,
         format_html_join(
             " ",
             '<a class="badge rounded-pill edc-query-badge {}" href="#query-{}" '
@@ -138,10 +145,17 @@ def mark_updates(
     request: Any, spec: FormSpec, instance: Any, keys: set[tuple[str, str, str]]
 ) -> str:
     """The badges of ``keys`` as they now are, for static/js/queries.js to put in place of
-    those on the page after an htmx step (a key the page does not show is left alone)."""
+    those on the page after an htmx step, or beside the value, row or form they stand at
+    when the page shows none there yet (a query just raised)."""
     found = selectors.badges(spec, selectors.form_queries(request, instance))
     return format_html_join(
-        "", "{}", ((badges_html(key, found[key]),) for key in sorted(keys) if key in found)
+        "",
+        "{}",
+        (
+            (badges_html(key, found[key], selectors.group_title(spec, key[0])),)
+            for key in sorted(keys)
+            if key in found
+        ),
     )
 
 

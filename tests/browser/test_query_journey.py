@@ -54,6 +54,9 @@ def test_raise_answer_with_a_correction_and_close(page, new_page, people, ta1) -
     query = Query.objects.get(origin="manual")
     assert (query.group, query.row_key, query.variable) == ("TL", "T01", "TLDIAM")
     assert "The report gives 34 mm for T01." in page.inner_text(f"#query-{query.pk}")
+    # the new badge is put in the lesion's row by queries.js, without a reload
+    row_badge = page.locator(f'td.edc-row-marks a[href="#query-{query.pk}"]')
+    assert row_badge.inner_text() == "Diameter: 1 open query"
     no_axe_problems(page)
 
     site = new_page()

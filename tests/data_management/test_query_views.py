@@ -321,9 +321,11 @@ def test_answer_with_htmx_returns_the_panel_and_the_changed_badge(
     assert response.status_code == 200
     assert html.startswith("<section") and "<html" not in html
     assert "Answer sent." in html
-    assert (
-        '<template class="edc-query-mark-updates"><span class="edc-query-marks" id="qmark-----SYSBP">'
-        in html
+    updates = html[html.index('<template class="edc-query-mark-updates">') :]
+    assert updates.startswith(
+        '<template class="edc-query-mark-updates"><span class="edc-query-marks" '
+        'id="qmark-----SYSBP" data-query-group="" data-query-title="" data-query-row="" '
+        'data-query-variable="SYSBP">'
     )
     assert "1 answered query" in text_of(html)
 
