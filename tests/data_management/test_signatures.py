@@ -323,10 +323,17 @@ def test_deleting_a_signed_form_invalidates(pi, investigator, subject01, vitals)
 
 
 def test_a_batch_change_invalidates_too(pi, investigator, subject01, scr, vitals) -> None:
-    """The import and the demo write through SubjectBatch: the same listener hears them."""
-    signature = _sign(pi, subject01, scr)
+    """The import and the demo write through SubjectBatch: the same listener hears them, the
+    change stands in the trail before the invalidation it causes, and the subject's
+    signatures are read once a batch."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    with transaction.atomic():
+    visit_signature = _sign(pi, subject01, scr)
+    casebook = _sign(pi, subject01)
+    before = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first()
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         batch = SubjectBatch(actor=investigator, subject=subject01, reason=Reason("DATA_IMPORT"))
         batch.save(
             spec=registry.get("XX"),
@@ -335,11 +342,31 @@ def test_a_batch_change_invalidates_too(pi, investigator, subject01, scr, vitals
             values={"diastolic": 70},
             complete=True,
         )
+        batch.save(
+            spec=registry.get("XL"),
+            values={"logged_on": dt.date(2026, 1, 6), "term": "Rash"},
+            complete=True,
+        )
         batch.finish()
 
-    signature.refresh_from_db()
-    assert signature.invalidated_at is not None
-    assert "DIABP (Diastolic BP)" in signatures.invalidation_text(signature)
+    visit_signature.refresh_from_db()
+    casebook.refresh_from_db()
+    assert "DIABP (Diastolic BP)" in signatures.invalidation_text(visit_signature)
+    assert "DIABP (Diastolic BP)" in signatures.invalidation_text(casebook)
+    trail = list(
+        AuditEntry.objects.filter(subject_id=subject01.pk, id__gt=before)
+        .order_by("id")
+        .values_list("action", "form_code", "variable", "new_value")
+    )
+    assert trail[:4] == [
+        (AuditAction.UPDATE, "XX", "DIABP", "70"),
+        (AuditAction.UPDATE, "XX", "XXPP", "50"),
+        (AuditAction.SIGN, "", "signature", "invalidated"),
+        (AuditAction.SIGN, "", "signature", "invalidated"),
+    ]
+    assert trail[4][:2] == (AuditAction.CREATE, "XL")
+    reads = [q for q in queries.captured_queries if 'FROM "data_management_signature"' in q["sql"]]
+    assert len(reads) == 1
 
 
 def test_signing_again_after_an_invalidation(pi, investigator, subject01, scr, vitals) -> None:
