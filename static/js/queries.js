@@ -6,8 +6,8 @@
  * badge group has the id of the one on the page (qmark-...). A group the page does not
  * show yet (a query just raised) goes beside its value (dd[data-variable]), in its row's
  * last cell (the read-only table titled with its group, the row whose first cell is its
- * key) or above the form; a place the page does not have is left alone. Without
- * JavaScript each step reloads the whole page.
+ * key) or above the form; a place the page does not have is left alone. Focus then
+ * goes to the step's notice (or refusal). Without JavaScript each step reloads the page.
  */
 (() => {
   'use strict';
@@ -87,5 +87,11 @@
       });
       template.remove();
     });
+    // The button pressed is gone with the old panel: keyboard and screen-reader users
+    // go on from what the step did (its notice, or why it was refused).
+    const said = document.querySelector('#queries-panel .edc-query-focus');
+    if (said) {
+      said.focus();
+    }
   });
 })();

@@ -76,6 +76,7 @@ def test_raise_answer_with_a_correction_and_close(page, new_page, people, ta1) -
     site.locator(f"#query-{query.pk}").get_by_test_id("answer").click()
     site.get_by_test_id("query-notice").wait_for()
     assert badge.inner_text() == "Diameter: 1 answered query"  # put in place by queries.js
+    assert site.evaluate("document.activeElement.dataset.testid") == "query-notice"
     query.refresh_from_db()
     assert query.status == QueryStatus.ANSWERED
     assert site.console_errors == []
