@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -67,15 +68,40 @@ def end_treatment_panel(request: HttpRequest, subject: Subject) -> str:
 # --- The study outcomes page ------------------------------------------------------------
 
 
-def _study(request: HttpRequest) -> tuple[list[Any], Any]:
-    from django.utils import timezone
+# How long a computed study is kept at most (it is recomputed as soon as any data change).
+STUDY_CACHE_SECONDS = 600
 
+
+def _study(request: HttpRequest) -> tuple[list[Any], Any]:
+    """Every enrolled subject's endpoints and the summary, for the reader's sites.
+
+    Computing them reads every subject's assessments (seconds at 2,000 subjects), so the
+    result is kept while the study's data do not change: keyed by the study's version (its
+    last audit entry: every change to clinical data and parameters appends one), the
+    reader's scope, today and the language."""
+    import hashlib
+
+    from django.core.cache import caches
+    from django.utils import timezone
+    from django.utils.translation import get_language
+
+    from crf.page_cache import CACHE_ALIAS, study_version
+    from outcomes.figure_cache import scope_of
     from outcomes.study import enrolled_subjects, study_outcomes, study_summary
 
+    today = timezone.localdate()
+    raw = repr((study_version(), scope_of(request.user), today.isoformat(), get_language()))
+    key = f"edc-study-outcomes:{hashlib.sha256(raw.encode()).hexdigest()}"
+    cache = caches[CACHE_ALIAS]
+    kept = cache.get(key)
+    if kept is not None:
+        return kept  # type: ignore[no-any-return]
     outcomes = study_outcomes(
-        enrolled_subjects(Subject.objects.for_user(request.user)), today=timezone.localdate()
+        enrolled_subjects(Subject.objects.for_user(request.user)), today=today
     )
-    return outcomes, study_summary(outcomes)
+    computed = (outcomes, study_summary(outcomes))
+    cache.set(key, computed, STUDY_CACHE_SECONDS)
+    return computed
 
 
 SUBJECTS_PER_PAGE = 50
@@ -84,24 +110,41 @@ SUBJECTS_PER_PAGE = 50
 @require_perm(OUTCOMES)
 def study_outcomes_page(request: HttpRequest) -> HttpResponse:
     """KM curves of PFS and OS, the summary table, waterfall, swimmer and spider plots."""
-    from outcomes import charts
-    from outcomes.figure_cache import fingerprint
+    from django.template.loader import render_to_string
 
-    outcomes, summary = _study(request)
-    # Each figure's URL carries the fingerprint of what it is drawn from (outcomes.figure_cache):
-    # the image request then finds it in the cache without reading the study again.
-    figures_list = [
-        (
-            name,
-            charts.FIGURE_TITLES[name](),
-            fingerprint(charts.figure_spec(name, outcomes, summary)),
-        )
-        for name in charts.FIGURES
-    ]
-    from django.core.paginator import Paginator
+    from crf import page_cache
+    from outcomes.figure_cache import scope_of
 
-    page = Paginator(outcomes, SUBJECTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "outcomes/study.html", outcomes_context(summary, page, figures_list))
+    def render_body() -> str:
+        from django.core.paginator import Paginator
+
+        from outcomes import charts
+        from outcomes.figure_cache import fingerprint
+
+        outcomes, summary = _study(request)
+        # Each figure's URL carries the fingerprint of what it is drawn from
+        # (outcomes.figure_cache): the image request then finds it in the cache without
+        # reading the study again.
+        figures_list = [
+            (
+                name,
+                charts.FIGURE_TITLES[name](),
+                fingerprint(charts.figure_spec(name, outcomes, summary)),
+            )
+            for name in charts.FIGURES
+        ]
+        page = Paginator(outcomes, SUBJECTS_PER_PAGE).get_page(request.GET.get("page"))
+        context = outcomes_context(summary, page, figures_list)
+        return render_to_string("outcomes/_study_body.html", context, request=request)
+
+    # The page's body is kept while the study's data do not change (crf.page_cache: its
+    # version is the last audit entry), for the reader's scope and the page asked.
+    body = page_cache.fragment(
+        "study-outcomes",
+        (page_cache.study_version(), scope_of(request.user), request.GET.get("page", "")),
+        render_body,
+    )
+    return render(request, "outcomes/study.html", {"body": mark_safe(body)})  # noqa: S308
 
 
 def outcomes_context(summary: Any, page: Any, figures_list: list[Any]) -> dict[str, Any]:

@@ -141,3 +141,22 @@ def test_endpoint_explanations_are_in_the_users_language(client, investigator, t
     progression_on = (DAY1 + dt.timedelta(days=41)).isoformat()
     assert f"PFS 事件发生于 {progression_on}：疾病进展" in html
     assert "PFS event on" not in html
+
+
+def test_the_outcomes_page_is_kept_until_the_study_changes(client, people, investigator, sites):
+    # The body is computed once (seconds at 2,000 subjects), then kept while no audit entry
+    # is appended; a new subject's data show at once.
+    treated(investigator, sites["01"], "PD")
+    client.force_login(people[Role.MEDICAL_MONITOR])
+    url = reverse("outcomes:study")
+    first = client.get(url).content.decode()
+    assert "N = 1 " in first
+
+    with CaptureQueriesContext(connection) as kept:
+        again = client.get(url).content.decode()
+    main = 'data-testid="outcomes-title"'
+    assert again.split(main)[1].split("</main>")[0] == first.split(main)[1].split("</main>")[0]
+    assert len(kept.captured_queries) <= 8  # session, user, membership, version: no study read
+
+    treated(investigator, sites["01"], "PR")
+    assert "N = 2 " in client.get(url).content.decode()

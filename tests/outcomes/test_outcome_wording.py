@@ -41,7 +41,7 @@ def cells(html: str, testid: str) -> list[str]:
 
 def summary_page(summary: StudySummary) -> str:
     page = Paginator([], 50).get_page(1)
-    return render_to_string("outcomes/study.html", outcomes_context(summary, page, []))
+    return render_to_string("outcomes/_study_body.html", outcomes_context(summary, page, []))
 
 
 def test_a_rate_nobody_was_followed_to_reads_not_estimable() -> None:
