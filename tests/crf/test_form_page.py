@@ -134,7 +134,10 @@ def test_a_monitor_reads_the_form_as_text_not_as_greyed_out_inputs(
 
     page = response.content.decode()
     main = page.split("<main", 1)[1].split("</main>", 1)[0]
-    assert re.search(r"<(input|select|textarea)(?![^>]*type=\"hidden\")", main) is None
+    # The values are text; controls below the form are the monitor's own (queries, SDV).
+    readonly = main.split('data-testid="readonly"', 1)[1].split("</div>\n{% endif %}", 1)[0]
+    readonly = readonly.split("Back to the subject", 1)[0]
+    assert re.search(r"<(input|select|textarea)(?![^>]*type=\"hidden\")", readonly) is None
     text = visible_text(main)
     assert "Systolic BP 120 mmHg" in text
     assert "Smoker Yes" in text  # the code's label, not "Y"
