@@ -484,3 +484,55 @@ def test_the_import_command_is_refused_under_a_study_lock(dm, sites, tmp_path) -
 
     with pytest.raises(CommandError, match="1 errors: nothing was imported"):
         call_command("import_study_data", str(path), "--reason", "x", stderr=io.StringIO())
+
+
+# --- Under concurrency (PostgreSQL) -----------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_study_lock_amid_parallel_saves_lets_none_through_after_it(people, sites) -> None:
+    """Each save either commits before the lock (the lock waits for the subjects it is
+    writing) or is refused naming it; none is written after the lock."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    inv, dm = people[Role.INVESTIGATOR], people[Role.DATA_MANAGER]
+    SAVES = 4  # noqa: N806  (a subject's saves, one after another on its row)
+    subjects = [register_screening(actor=inv, site=sites["01"]) for _ in range(8)]
+    start = threading.Barrier(len(subjects) * SAVES + 1)
+
+    def save(subject_pk: int) -> str:
+        try:
+            start.wait()
+            add_log(inv, Subject.objects.get(pk=subject_pk))
+            return "saved"
+        except ValidationError as error:
+            return " ".join(error.messages)
+        finally:
+            connections.close_all()
+
+    def lock() -> str:
+        try:
+            start.wait()
+            time.sleep(0.01)  # amid the saves
+            locks.lock_study(actor=dm, reason="final analysis")
+            return "locked"
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=len(subjects) * SAVES + 1) as pool:
+        locking = pool.submit(lock)
+        results = list(pool.map(save, [s.pk for s in subjects for _ in range(SAVES)]))
+
+    assert locking.result() == "locked"
+    lock_row = Lock.objects.get(level=LockLevel.STUDY)
+    refusals = [r for r in results if r != "saved"]
+    assert all(r.startswith("Locked: the study was locked by dm") for r in refusals)
+    written = list(DemoLog.objects.values_list("modified_at", flat=True))
+    assert len(written) == results.count("saved")
+    assert all(at < lock_row.locked_at for at in written)
+    assert refused(add_log, inv, subjects[0]).startswith("Locked: the study")
