@@ -294,6 +294,11 @@ def sign(
     with transaction.atomic():
         # The subject's lock, as every write takes it: no form changes while it is hashed.
         Subject.objects.select_for_update().filter(pk=subject.pk).first()
+        # Locked data are read-only: a lock of the study, the subject or the visit refuses
+        # the signature as it refuses any write (the message names the lock).
+        registry.check_write(
+            registry.WriteAttempt(actor, subject, None, visit=visit, action="sign")
+        )
         forms = signed_forms(subject, visit)
         if not forms:
             raise ValidationError(_("There is nothing to sign yet: no form has been entered."))

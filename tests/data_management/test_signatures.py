@@ -529,3 +529,13 @@ def test_queue_reads_a_constant_number_of_queries(
         large = signatures.signing_queue(Subject.objects.all())
 
     assert (len(small), len(large)) == (1, 4)
+
+
+def test_locked_data_are_not_signed(pi, people, subject01, scr, vitals) -> None:
+    from data_management import locks
+
+    locks.lock_study(actor=people[Role.DATA_MANAGER], reason="database lock")
+
+    with pytest.raises(ValidationError, match="study was locked"):
+        _sign(pi, subject01, scr)
+    assert not Signature.objects.exists()
