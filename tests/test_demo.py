@@ -247,3 +247,112 @@ def test_demo_doses_are_reduced_for_some_subjects_and_interrupted_for_a_few() ->
 
     assert len(reduced) >= 3
     assert len(interrupted) >= 1
+
+
+# --- Data management (issue 12): what the monitor, the data manager and the PI find ---------
+
+
+def test_demo_has_the_monitors_queries_in_every_state_one_on_a_lesion_measurement() -> None:
+    from data_management.models import Query, QueryOrigin
+
+    manual = Query.objects.filter(origin=QueryOrigin.MANUAL).select_related("subject")
+    by_status = Counter(manual.values_list("status", flat=True))
+    lesions = {
+        (q.subject.label, q.status)
+        for q in manual.filter(form_code="TA", group="TL", variable="TLDIAM")
+    }
+
+    assert by_status == {"open": 2, "answered": 1, "closed": 1}
+    assert set(manual.values_list("raised_by__username", flat=True)) == {"monitor"}
+    assert lesions == {("01-001", "closed"), ("01-002", "answered")}
+    assert {q.subject.label for q in manual.filter(status="open")} == {"01-003", "02-001"}
+
+
+def test_demo_lesion_queries_were_answered_after_a_correction_with_its_reason() -> None:
+    from crf.models import AuditEntry
+    from data_management.models import Query
+
+    for query in Query.objects.filter(form_code="TA", origin="manual"):
+        steps = list(query.messages.order_by("at", "id").values_list("step", "author__username"))
+        corrections = AuditEntry.objects.filter(
+            subject_id=query.subject_id,
+            visit_code=query.visit_code,
+            form_code="TA",
+            group="TL",
+            row_key=query.row_key,
+            variable="TLDIAM",
+            reason_code="QUERY_RESPONSE",
+        )
+        expected = [("raise", "monitor"), ("answer", "investigator")]
+        if query.status == "closed":
+            expected.append(("close", "monitor"))
+        assert steps == expected
+        assert list(corrections.values_list("actor__username", flat=True)) == ["investigator"]
+
+
+def test_demo_automatic_queries_come_from_soft_findings() -> None:
+    from crf.models import CheckFinding
+    from data_management.models import Query
+
+    automatic = Query.objects.filter(origin="automatic")
+
+    assert automatic.exists()
+    assert set(automatic.values_list("finding_id", flat=True)) <= set(
+        CheckFinding.objects.values_list("pk", flat=True)
+    )
+
+
+def test_demo_sdv_has_progress_at_both_sites_more_at_site_01() -> None:
+    from data_management import sdv_selectors
+    from data_management.models import Query
+
+    by_site = {
+        number: sdv_selectors.total(
+            sdv_selectors.progress(Subject.objects.filter(site__number=number))
+        )
+        for number in ("01", "02", "03")
+    }
+    closed = Query.objects.get(origin="manual", status="closed")
+    ta = registry.get("TA").model.objects.get(pk=closed.object_id)
+
+    assert by_site["01"].values_verified > by_site["02"].values_verified > 0
+    assert by_site["01"].forms_verified > by_site["02"].forms_verified > 0
+    assert by_site["03"].values_verified == 0
+    assert sdv_selectors.form_state(registry.get("TA"), ta).complete  # verified once closed
+
+
+def test_demo_has_one_valid_visit_signature_and_one_invalidated_by_a_correction() -> None:
+    from data_management import signatures
+    from data_management.models import Signature
+
+    valid = Signature.objects.get(invalidated_at__isnull=True)
+    invalidated = Signature.objects.get(invalidated_at__isnull=False)
+    queue = signatures.signing_queue(Subject.objects.filter(site__number="01"))
+    invalidated_in_queue = [
+        (row.subject.label, visit.code)
+        for row in queue
+        for visit in row.visits
+        if visit.state == "invalidated"
+    ]
+
+    assert list(
+        Signature.objects.filter(pk=valid.pk).values_list(
+            "subject__subject_id", "scope", "visit__code", "signer__username"
+        )
+    ) == [("01-001", "visit", "SCR", "investigator")]
+    assert signatures.matching(valid.subject, [valid]) == {valid.pk: True}
+    assert invalidated.subject.label == "01-002"
+    assert signatures.invalidation_text(invalidated).startswith(
+        "Signature invalidated by the change of"
+    )
+    assert invalidated_in_queue == [("01-002", getattr(invalidated.visit, "code", None))]
+
+
+def test_demo_has_no_lock_and_an_intact_audit_trail() -> None:
+    from data_management.models import Lock
+
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+
+    assert not Lock.objects.exists()
+    assert "Audit trail intact" in out.getvalue()

@@ -212,6 +212,12 @@ class Command(BaseCommand):
                     start = today - dt.timedelta(days=WAITING_SCREENED_DAYS_AGO)
                     subject = screen(actors[number], sites[number], start=start)
                     record_screening(actors[number], subject, on=start, today=today)
+            # Data management (queries, SDV, signatures) comes after the clinical data it is
+            # about. The command is the demo's composition root: it alone reaches up to the
+            # data-management app's builders (imported here, not by outcomes' modules).
+            from data_management.demo import seed_data_management
+
+            seed_data_management(password=DEMO_PASSWORD)
         self.stdout.write(f"Demo study ready. Demo users (password for all: {DEMO_PASSWORD}):")
         for person in DEMO_PEOPLE:
             scope = ", ".join(person.sites) if person.sites else "all sites"
