@@ -258,7 +258,7 @@ def _step(
 def _locked(query: Query, *, actor: Any) -> Query:
     """The query re-read under a row lock (two people acting on it at once), once the
     write guards (a lock of its form, visit, subject or the study) let it change."""
-    query = Query.objects.select_for_update().select_related("subject").get(pk=query.pk)
+    query = Query.objects.select_for_update(of=("self",)).select_related("subject").get(pk=query.pk)
     spec = registry.get(query.form_code)
     instance = spec.model.objects.select_related("visit").filter(pk=query.object_id).first()
     _check_write(actor, query.subject, spec, instance)
