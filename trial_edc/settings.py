@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "adverse_events",
     "outcomes",
     "data_management",
+    "reports",
 ]
 # `make bench` only (benchmarks/run.py): a bare-Django app measured beside ours in the same
 # run, behind the same middleware, login and CSRF. An environment switch, not a settings

@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("adverse-events/", include("adverse_events.urls")),
     path("outcomes/", include("outcomes.urls")),
     path("data-management/", include("data_management.urls")),
+    path("reports/", include("reports.urls")),
     path("", include("study.urls")),
 ]
 

@@ -1,0 +1,7 @@
+"""Reports: csv_exports."""
+
+from __future__ import annotations
+
+
+def connect() -> None:
+    """Register this concern's hooks and navigation (called from ReportsConfig)."""
