@@ -116,8 +116,8 @@ def page_label_parts() -> tuple[str, str, str]:
     text = _("Page %(page)s of %(pages)s") % {"page": "\x01", "pages": "\x02"}
     before, _sep, rest = text.partition("\x01")
     middle, _sep, after = rest.partition("\x02")
-    # string-set trims spaces at the ends: keep them as no-break spaces.
-    return tuple(part.replace(" ", "\u00a0") for part in (before, middle, after))  # type: ignore[return-value]
+    # string-set trims the spaces at the ends; pdf.css puts one space around each number.
+    return before.strip(), middle.strip(), after.strip()
 
 
 def user_name(user: Any) -> str:
