@@ -1,6 +1,7 @@
 """Load the demo study: sites, people of every role, subjects in every screening state,
 visit data with every kind of tumour response, adverse events (with SAEs), deviations,
-and outcomes (end of treatment, follow-up, deaths) after progression.
+and outcomes (end of treatment, follow-up, deaths) after progression; then the monitor's and
+the PI's data management (data_management.demo: queries, SDV, signatures; no lock).
 
 The study looks well run on whatever day it is built: accrual from January 2026 at fixed
 dates, every subject followed up to today (cycles with vital signs, labs, liver scores and
