@@ -72,7 +72,9 @@ class CellRenderer:
     """Cells' HTML. Built here rather than in the template: a page holds thousands of cells,
     and the template engine would spend most of the page's time on them. A link's name
     (aria-label, also its tooltip) says in words what its marks show; the words of a cell
-    without marks (most of them) are translated and escaped once a page."""
+    without marks (most of them) are translated and escaped once a page. A cell's URL
+    (data_management.matrix_selectors) is a reversed path and a URL-quoted visit code, with
+    nothing for HTML to escape."""
 
     def __init__(self) -> None:
         self.states = {state: str(label) for state, label in STATE_LABELS.items()}
@@ -117,7 +119,7 @@ class CellRenderer:
         elif cell.forms_locked:
             marks += '<span class="mx-l mx-lp"></span>'
         return (
-            f'{td}<a class="mx mx-{cell.state.value}" href="{escape(cell.url)}" '
+            f'{td}<a class="mx mx-{cell.state.value}" href="{cell.url}" '
             f'aria-label="{text}" title="{text}">{marks}</a></td>'
         )
 

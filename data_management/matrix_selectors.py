@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -517,6 +518,8 @@ def build_matrix(
     kind_of = {code: kind for _pk, _s, code, kind, *_rest in visits}
     columns = [Column(code, kind_of[code]) for code in ordered]
     position = {column.code: n for n, column in enumerate(columns)}
+    # URL-quoted once a column: a cell's link holds no character HTML must escape
+    fragment = {code: quote(code, safe="") for code in ordered}
 
     study_locked = any(level == LockLevel.STUDY for level, *_r in locks)
     locked_subjects = {s for level, s, *_r in locks if level == LockLevel.SUBJECT}
@@ -580,7 +583,7 @@ def build_matrix(
         counts = queries.get((subject_id, code), {})
         cells_by_subject[subject_id][position[code]] = Cell(
             code=code,
-            url=f"{subject_url[subject_id]}#visit-{code}",
+            url=f"{subject_url[subject_id]}#visit-{fragment[code]}",
             state=state,
             forms_entered=entered,
             forms_verified=min(verified.get((subject_id, code), 0), entered),
