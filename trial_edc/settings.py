@@ -211,6 +211,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # The audit trail's chain heads signed and written outside the database, once a day
     # (data_management.anchors; also at every study lock).
     "audit-anchor": {"task": "data_management.tasks.write_daily_anchor", "schedule": 86400.0},
+    # Site casebook ZIPs (reports.bulk) and their casebook files: removed 7 days after.
+    "casebook-zips": {"task": "reports.tasks.expire_casebook_zips", "schedule": 3600.0},
 }
 
 # --- Mail ---------------------------------------------------------------------------------
