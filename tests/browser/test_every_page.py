@@ -56,6 +56,9 @@ TODAY = dt.date.today()
 
 # GET url names that are no page of their own, and where they are seen instead.
 NOT_PAGES = {
+    "reports:crf_form_pdf": "a PDF download of one form (the form page's link)",
+    "reports:crf_visit_pdf": "a PDF download of one visit's forms (the subject page's links)",
+    "reports:blank_crf_pdf": "a PDF download of the blank annotated CRF (the subject page's link)",
     "crf:data_export": "a JSON download (the button on the data manager's and monitor's home)",
     "enrollment:dashboard_csv": "a CSV download of the enrolment dashboard",
     "adverse_events:term_search": "an htmx fragment: seen open on the AE form (type-ahead)",
@@ -66,6 +69,11 @@ NOT_PAGES = {
     "outcomes:csv": "a CSV download of the outcomes page",
     "data_management:queries_csv": "a CSV download of every query (queries and metrics pages)",
     "data_management:audit_csv": "a CSV download of the audit search (the audit trail page)",
+    "reports:csv_form": "a CSV download of one form (the exports page)",
+    "reports:csv_group": "a CSV download of one repeating group (the exports page)",
+    "reports:csv_dictionary": "a CSV download of the data dictionary (the exports page)",
+    "reports:csv_zip": "a ZIP download of every CSV (the exports page)",
+    "reports:csv_study_data": "a JSON download of the study data file (the exports page)",
 }
 # POST urls of the matrix that also answer GET with a page of their own.
 GET_PAGES_OF_POSTS = {"visits:declare_missed"}

@@ -43,6 +43,9 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "crf:visit_form": ("GET", CLINICAL, True),
     "crf:form": ("GET", CLINICAL, True),
     "crf:log_record": ("GET", CLINICAL, True),
+    "reports:crf_form_pdf": ("GET", CLINICAL, True),
+    "reports:crf_visit_pdf": ("GET", CLINICAL, True),
+    "reports:blank_crf_pdf": ("GET", CLINICAL, False),
     # (before crf:delete, which deletes the record they show)
     "data_management:sdv_progress": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
     "data_management:sdv_form": ("GET", CLINICAL, True),
@@ -96,6 +99,12 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "data_management:audit_search": ("GET", DATA_MANAGER, False),
     "data_management:audit_csv": ("GET", DATA_MANAGER, False),
     "data_management:audit_check_run": ("POST", DATA_MANAGER, False),
+    "reports:csv_index": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
+    "reports:csv_form": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
+    "reports:csv_group": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
+    "reports:csv_dictionary": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
+    "reports:csv_zip": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
+    "reports:csv_study_data": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
 }
 PUBLIC = {"study:login", "set_language"}
 QUERY_STEPS = {f"data_management:query_{step}" for step in ("answer", "close", "reopen", "comment")}
@@ -138,6 +147,10 @@ def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
         kwargs |= {"form_code": "XL", "record_pk": record.pk}
     if name == "data_management:sign_visit":
         kwargs |= {"visit_code": "SCR"}
+    if name == "reports:crf_form_pdf":
+        kwargs |= {"form_code": "XL", "record_pk": record.pk}
+    if name == "reports:crf_visit_pdf":
+        kwargs |= {"visit_code": "SCR"}
     if name == "visits:declare_missed":
         kwargs |= {"visit_code": "SCR"}
     if name == "enrollment:dashboard_csv":
@@ -152,6 +165,10 @@ def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
         kwargs |= {"query_pk": record.query_pk}
     if name == "adverse_events:decide_suggestion":
         kwargs |= {"finding_pk": record.suggestion_pk}
+    if name == "reports:csv_form":
+        kwargs |= {"form_code": "XL"}
+    if name == "reports:csv_group":
+        kwargs |= {"form_code": "TA", "group_name": "TL"}
     if name == "enrollment:criterion_edit":
         kwargs |= {"pk": EligibilityCriterion.objects.first().pk}
     return kwargs
