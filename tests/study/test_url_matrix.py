@@ -43,6 +43,9 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "crf:visit_form": ("GET", CLINICAL, True),
     "crf:form": ("GET", CLINICAL, True),
     "crf:log_record": ("GET", CLINICAL, True),
+    "reports:crf_form_pdf": ("GET", CLINICAL, True),
+    "reports:crf_visit_pdf": ("GET", CLINICAL, True),
+    "reports:blank_crf_pdf": ("GET", CLINICAL, False),
     # (before crf:delete, which deletes the record they show)
     "data_management:sdv_progress": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
     "data_management:sdv_form": ("GET", CLINICAL, True),
@@ -143,6 +146,10 @@ def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
     if name in ("data_management:sdv_form", "data_management:sdv_verify"):
         kwargs |= {"form_code": "XL", "record_pk": record.pk}
     if name == "data_management:sign_visit":
+        kwargs |= {"visit_code": "SCR"}
+    if name == "reports:crf_form_pdf":
+        kwargs |= {"form_code": "XL", "record_pk": record.pk}
+    if name == "reports:crf_visit_pdf":
         kwargs |= {"visit_code": "SCR"}
     if name == "visits:declare_missed":
         kwargs |= {"visit_code": "SCR"}
