@@ -59,6 +59,7 @@ NOT_PAGES = {
     "reports:crf_form_pdf": "a PDF download of one form (the form page's link)",
     "reports:crf_visit_pdf": "a PDF download of one visit's forms (the subject page's links)",
     "reports:blank_crf_pdf": "a PDF download of the blank annotated CRF (the subject page's link)",
+    "reports:casebook": "a PDF download of the subject's casebook (the subject page's link)",
     "crf:data_export": "a JSON download (the button on the data manager's and monitor's home)",
     "enrollment:dashboard_csv": "a CSV download of the enrolment dashboard",
     "adverse_events:term_search": "an htmx fragment: seen open on the AE form (type-ahead)",

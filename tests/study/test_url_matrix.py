@@ -46,6 +46,7 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "reports:crf_form_pdf": ("GET", CLINICAL, True),
     "reports:crf_visit_pdf": ("GET", CLINICAL, True),
     "reports:blank_crf_pdf": ("GET", CLINICAL, False),
+    "reports:casebook": ("GET", CLINICAL, True),
     # (before crf:delete, which deletes the record they show)
     "data_management:sdv_progress": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
     "data_management:sdv_form": ("GET", CLINICAL, True),
