@@ -129,7 +129,8 @@ def test_casebook_holds_the_subjects_data_trail_and_data_file(subject, people) -
     assert [s["subject_id"] for s in document["subjects"]] == [subject.subject_id]
     forms = {f["form"] for f in document["subjects"][0]["forms"]}
     assert {"TA", "AE", "EX"} <= forms
-    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    root: Any = reader.trailer["/Root"]
+    xmp = root["/Metadata"].get_object().get_data()
     assert re.search(rb"pdfaid:part[^0-9]*3", xmp)  # PDF/A-3 (b) in the XMP metadata
     assert re.search(rb"pdfaid:conformance[^A-Z]*B", xmp)
 
