@@ -355,9 +355,23 @@ def _audit(signature: Signature, *, actor: Any, old: str | None, new: str, why: 
 # --- Invalidation --------------------------------------------------------------------------
 
 
+def _derived(entry: Mapping[str, Any]) -> bool:
+    """Whether the entry's variable is derived by the system (a sum, a response)."""
+    try:
+        spec = registry.get(entry.get("form_code", ""))
+        variables = spec.group(entry["group"]).variables if entry.get("group") else spec.variables
+    except (KeyError, StopIteration):
+        return False
+    return any(v.name == entry.get("variable") and v.derived for v in variables)
+
+
 def _naming_entry(entries: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
-    """The change the sentence names: the first changed value, else the first entry."""
-    return next((e for e in entries if e.get("variable")), entries[0] if entries else {})
+    """The change the sentence names: the first value a person entered (a lesion's diameter
+    rather than the sum derived from it), else the first changed value, else the first
+    entry."""
+    changed = [e for e in entries if e.get("variable")]
+    entered = [e for e in changed if not _derived(e)]
+    return (entered or changed or list(entries) or [{}])[0]
 
 
 @dataclass

@@ -539,3 +539,15 @@ def test_locked_data_are_not_signed(pi, people, subject01, scr, vitals) -> None:
     with pytest.raises(ValidationError, match="study was locked"):
         _sign(pi, subject01, scr)
     assert not Signature.objects.exists()
+
+
+def test_the_sentence_names_the_value_entered_not_the_one_derived_from_it() -> None:
+    # Correcting a lesion's diameter also changes the derived sum of diameters (TASUM):
+    # the invalidation names the diameter a person changed.
+    entries = [
+        {"form_code": "TA", "group": "", "variable": "TASUM", "old_value": "59", "new_value": "61"},
+        {"form_code": "TA", "group": "TL", "variable": "TLDIAM", "row_key": "T01"},
+    ]
+
+    assert signatures._naming_entry(entries)["variable"] == "TLDIAM"
+    assert signatures._naming_entry(entries[:1])["variable"] == "TASUM"
