@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from crf import registry
+from crf.models import VisitKind
 from crf.registry import FormSpec, GroupSpec
 from reports import csv_exports
 from reports.models import ExportKind
@@ -60,7 +61,7 @@ def csv_index(request: HttpRequest) -> HttpResponse:
         forms.append(
             {
                 "spec": spec,
-                "visits": ", ".join(str(kind) for kind in spec.visit_kinds),
+                "visits": ", ".join(str(VisitKind(kind).label) for kind in spec.visit_kinds),
                 "groups": [
                     {"group": group, "title": group.title, "filename": f"{spec.code}_{group.name}"}
                     for group in spec.groups
