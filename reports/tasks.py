@@ -5,15 +5,22 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import OperationalError
 
 from reports import bulk
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="reports.tasks.build_casebook")
+@shared_task(
+    name="reports.tasks.build_casebook",
+    autoretry_for=(OperationalError,),  # the database busy or away for a moment
+    retry_backoff=1,
+    max_retries=5,
+)
 def build_casebook(item_id: int) -> None:
-    """One casebook of a bulk job (the last item of its job to finish writes the ZIP)."""
+    """One casebook of a bulk job (the last item of its job to finish writes the ZIP); a
+    casebook that fails to render is marked failed with its error by reports.bulk."""
     item = bulk.build_item(item_id)
     if item is None:
         logger.warning("build_casebook(%s): no such item (stale task)", item_id)
