@@ -34,6 +34,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from crf import registry
+from crf.models import FormStatus
 from crf.registry import FormSpec, GroupSpec, Variable
 from study.downloads import safe_cell
 
@@ -138,17 +139,16 @@ def _record_order(prefix: str = "") -> list[str]:
     ]
 
 
-def _keys(record: Any, *, labels: bool) -> list[Any]:
-    subject = record.subject
-    status = record.get_status_display() if labels else record.status
+def _key_fields(prefix: str = "") -> list[str]:
+    """The lookups of KEY_COLUMNS, in order (the record's status last)."""
     return [
-        subject.subject_id,
-        subject.screening_id,
-        subject.site.number,
-        record.visit.code if record.visit is not None else "",
-        record.pk,
-        record.version,
-        str(status),
+        f"{prefix}subject__subject_id",
+        f"{prefix}subject__screening_id",
+        f"{prefix}subject__site__number",
+        f"{prefix}visit__code",
+        f"{prefix}id",
+        f"{prefix}version",
+        f"{prefix}status",
     ]
 
 
@@ -160,19 +160,37 @@ def group_header(group: GroupSpec) -> list[str]:
     return [*KEY_COLUMNS, *(v.name for v in group.variables)]
 
 
+def _rows(
+    spec: FormSpec,
+    queryset: models.QuerySet[Any],
+    prefix: str,
+    variables: Sequence[Variable],
+    *,
+    labels: bool,
+) -> Iterator[list[Any]]:
+    """Rows read as tuples (no model instances: a form's CSV at 2,000 subjects stays quick),
+    one query, ``CHUNK_SIZE`` rows at a time."""
+    keys = _key_fields(prefix)
+    tuples = queryset.values_list(*keys, *(v.field_name for v in variables))
+    statuses = {code: str(label) for code, label in FormStatus.choices}
+    maps = [code_labels(spec, v) if labels else None for v in variables]
+    width = len(keys)
+    for found in tuples.iterator(chunk_size=CHUNK_SIZE):
+        status = found[width - 1]
+        head = [*("" if v is None else v for v in found[: width - 1])]
+        head.append(statuses.get(status, status) if labels else status)
+        values = found[width:]
+        if labels:
+            yield [*head, *(label_value(v, m) for v, m in zip(values, maps, strict=True))]
+        else:
+            yield [*head, *(code_value(v) for v in values)]
+
+
 def form_rows(spec: FormSpec, *, user: Any, labels: bool = False) -> Iterator[list[Any]]:
     """One row per active record of ``spec`` the user may see (one query)."""
     records = _scoped(spec.model.objects.filter(is_deleted=False), "subject", user)
-    records = records.select_related("subject", "subject__site", "visit").order_by(*_record_order())
-    label_maps = {v.name: code_labels(spec, v) for v in spec.variables} if labels else {}
-    for record in records.iterator(chunk_size=CHUNK_SIZE):
-        values = [
-            label_value(getattr(record, v.field_name), label_maps[v.name])
-            if labels
-            else code_value(getattr(record, v.field_name))
-            for v in spec.variables
-        ]
-        yield [*_keys(record, labels=labels), *values]
+    records = records.order_by(*_record_order())
+    return _rows(spec, records, "", spec.variables, labels=labels)
 
 
 def group_rows(
@@ -184,18 +202,8 @@ def group_rows(
         "form__subject",
         user,
     )
-    rows = rows.select_related(
-        "form", "form__subject", "form__subject__site", "form__visit"
-    ).order_by(*_record_order("form__"), "id")
-    label_maps = {v.name: code_labels(spec, v) for v in group.variables} if labels else {}
-    for row in rows.iterator(chunk_size=CHUNK_SIZE):
-        values = [
-            label_value(getattr(row, v.field_name), label_maps[v.name])
-            if labels
-            else code_value(getattr(row, v.field_name))
-            for v in group.variables
-        ]
-        yield [*_keys(row.form, labels=labels), *values]  # type: ignore[attr-defined]
+    rows = rows.order_by(*_record_order("form__"), "id")
+    return _rows(spec, rows, "form__", group.variables, labels=labels)
 
 
 # --- the data dictionary ---------------------------------------------------------------------
