@@ -643,6 +643,7 @@ def bench(subject: Subject, *, language: str = "en", rounds: int = 1) -> dict[st
             document.write_pdf(attachments=[attachment], pdf_variant="pdf/a-3b", full_fonts=True)
             naive_times.append(time.perf_counter() - started)
             pages = len(document.pages)
+            attachment, _name = _attachment(context["subject"])  # an Attachment is read once
             started = time.perf_counter()
             pdf.render_pdf(
                 TEMPLATE,
