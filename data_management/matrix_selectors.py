@@ -307,18 +307,19 @@ def _reset_not_redone() -> QuerySet[SourceVerification]:
     return SourceVerification.objects.filter(reset_at__isnull=False).filter(~Exists(again))
 
 
-def form_verified(model_label: str) -> Q:
-    """A form row (of ``model_label``) is verified: it has verifications in force (its
-    values, or the whole form) and none of its verifications was reset by a change without
-    being done again. (A form verified in part counts as verified: telling which of its
-    values are left needs the values themselves, data_management.sdv_selectors.)
+def _whole_form_verified() -> QuerySet[SourceVerification]:
+    """Whole-form verifications in force: data_management.sdv writes one (group, row and
+    variable blank) when every value of the form is verified, and resets it on any later
+    change of an entered value, so it says exactly "verified in full"."""
+    return SourceVerification.objects.filter(
+        reset_at__isnull=True, group="", row_key="", variable=""
+    )
 
-    Uncorrelated subqueries of form ids, which the database reads once and hashes."""
-    active = SourceVerification.objects.filter(
-        object_model=model_label, reset_at__isnull=True
-    ).values("object_id")
-    reset = _reset_not_redone().filter(object_model=model_label).values("object_id")
-    return Q(pk__in=active) & ~Q(pk__in=reset)
+
+def form_verified(model_label: str) -> Q:
+    """A form row (of ``model_label``) is verified in full (``_whole_form_verified``).
+    An uncorrelated subquery of form ids, which the database reads once and hashes."""
+    return Q(pk__in=_whole_form_verified().filter(object_model=model_label).values("object_id"))
 
 
 def awaiting_sdv_q() -> Q:
@@ -685,32 +686,20 @@ def _query_counts(ids: Sequence[int]) -> dict[tuple[int, str], dict[str, int]]:
 
 
 def _verified_counts(ids: Sequence[int]) -> dict[tuple[int, str], int]:
-    """Forms (log records) verified (``form_verified``), by subject and column: one
-    aggregated query, a row per form with verifications."""
+    """Forms (log records) verified in full (``_whole_form_verified``), by subject and
+    column: one aggregated query."""
     counts: dict[tuple[int, str], int] = defaultdict(int)
     if not ids:
         return counts
-    redone = SourceVerification.objects.filter(
-        object_model=OuterRef("object_model"),
-        object_id=OuterRef("object_id"),
-        group=OuterRef("group"),
-        row_key=OuterRef("row_key"),
-        variable=OuterRef("variable"),
-        reset_at__isnull=True,
-    )
     rows = (
-        SourceVerification.objects.filter(subject_id__in=ids)
+        _whole_form_verified()
+        .filter(subject_id__in=ids)
         .order_by()
-        .annotate(redone=Exists(redone))
-        .values_list("subject_id", "visit_code", "form_code", "object_model", "object_id")
-        .annotate(
-            active=Count("pk", filter=Q(reset_at__isnull=True)),
-            open_reset=Count("pk", filter=Q(reset_at__isnull=False, redone=False)),
-        )
+        .values_list("subject_id", "visit_code", "form_code")
+        .annotate(n=Count("object_id", distinct=True))
     )
-    for subject_id, visit_code, form_code, _model, _pk, active, open_reset in rows:
-        if active and not open_reset:
-            counts[(subject_id, _place(visit_code, form_code))] += 1
+    for subject_id, visit_code, form_code, n in rows:
+        counts[(subject_id, _place(visit_code, form_code))] += n
     return counts
 
 
