@@ -260,3 +260,15 @@ def test_queries_per_csv_do_not_grow_with_subjects(
         enrolled(investigator, sites["01"], k=k * 9)
     with django_assert_max_num_queries(len(one.captured_queries)):
         assert len(read(client.get(path).content)) >= 3
+
+
+def test_a_list_of_codes_is_joined_codes_then_labels(client, people, subject) -> None:
+    monitor = people[Role.MONITOR]
+    hx = registry.get("HX").model.objects.get(subject=subject, is_deleted=False)
+    assert hx.aetiology, "the demo's history names an aetiology"
+    codes = read(get(client, monitor, reverse("reports:csv_form", args=["HX"])))
+    labels = read(get(client, monitor, reverse("reports:csv_form", args=["HX"]) + "?labels=1"))
+
+    assert codes[0]["ETIOL"] == ";".join(hx.aetiology)
+    names = {"HBV": "Hepatitis B", "HCV": "Hepatitis C", "ALCOHOL": "Alcohol"}
+    assert labels[0]["ETIOL"] == ", ".join(names.get(c, c) for c in hx.aetiology)
