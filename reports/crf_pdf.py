@@ -22,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from crf import registry
@@ -127,8 +128,10 @@ def render_form_pdf(
     language: str | None = None,
 ) -> bytes:
     visit = instance.visit if instance.visit_id else None
-    context = crf_context(subject, [(spec, instance)], visit=visit, user=user)
-    return pdf.render_pdf(FORM_TEMPLATE, context, request=request, language=language)
+    lang = pdf.resolve_language(request=request, language=language)
+    with translation.override(lang):  # code labels and titles in the PDF's language
+        context = crf_context(subject, [(spec, instance)], visit=visit, user=user)
+        return pdf.render_pdf(FORM_TEMPLATE, context, request=request, language=lang)
 
 
 def render_visit_pdf(
@@ -139,8 +142,10 @@ def render_visit_pdf(
     request: Any = None,
     language: str | None = None,
 ) -> bytes:
-    context = crf_context(subject, visit_forms(subject, visit), visit=visit, user=user)
-    return pdf.render_pdf(FORM_TEMPLATE, context, request=request, language=language)
+    lang = pdf.resolve_language(request=request, language=language)
+    with translation.override(lang):
+        context = crf_context(subject, visit_forms(subject, visit), visit=visit, user=user)
+        return pdf.render_pdf(FORM_TEMPLATE, context, request=request, language=lang)
 
 
 @subject_view(VIEW)
@@ -293,7 +298,14 @@ def blank_forms() -> list[BlankForm]:
 def render_blank_crf(
     *, user: Any = None, request: Any = None, language: str | None = None
 ) -> bytes:
-    context = {
+    lang = pdf.resolve_language(request=request, language=language)
+    with translation.override(lang):
+        context = _blank_context(user)
+        return pdf.render_pdf(BLANK_TEMPLATE, context, request=request, language=lang)
+
+
+def _blank_context(user: Any) -> dict[str, Any]:
+    return {
         "study_code": protocol.STUDY_CODE,
         "study_title": protocol.STUDY_TITLE,
         "protocol_version": protocol.PROTOCOL_VERSION,
@@ -304,7 +316,6 @@ def render_blank_crf(
         % {"study": protocol.STUDY_CODE, "version": protocol.PROTOCOL_VERSION},
         "pdf_header_right": "",
     }
-    return pdf.render_pdf(BLANK_TEMPLATE, context, request=request, language=language)
 
 
 @require_perm(VIEW)

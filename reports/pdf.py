@@ -95,8 +95,7 @@ def render_html(
     language: str | None = None,
 ) -> str:
     """The HTML a PDF is made of (also handy in tests and for debugging a layout)."""
-    lang = language or (getattr(request, "LANGUAGE_CODE", None) if request is not None else None)
-    lang = lang or translation.get_language() or settings.LANGUAGE_CODE
+    lang = resolve_language(request=request, language=language)
     with translation.override(lang):
         full: dict[str, Any] = {
             "pdf_language": lang,
@@ -108,6 +107,16 @@ def render_html(
             full["generated_by"] = user_name(user)
         full.update(context)
         return render_to_string(template_name, full, request=request)
+
+
+def resolve_language(*, request: Any = None, language: str | None = None) -> str:
+    """The language of a PDF: ``language``, else the request's, else the active one.
+
+    Build the template's context inside ``translation.override(resolve_language(...))`` too
+    when it holds translated text computed beforehand (code labels, form titles), as
+    reports.crf_pdf does: render_pdf only switches the language for the template itself."""
+    lang = language or (getattr(request, "LANGUAGE_CODE", None) if request is not None else None)
+    return str(lang or translation.get_language() or settings.LANGUAGE_CODE)
 
 
 def page_label_parts() -> tuple[str, str, str]:
