@@ -18,6 +18,7 @@ from crf.datafile import parse
 from crf.models import ChangeReason
 from crf.services import Reason, save_form
 from enrollment.demo import screen_and_enrol
+from enrollment.models import History
 from reports import csv_exports
 from reports.models import ExportKind, ExportRecord
 from study.models import Role
@@ -264,7 +265,7 @@ def test_queries_per_csv_do_not_grow_with_subjects(
 
 def test_a_list_of_codes_is_joined_codes_then_labels(client, people, subject) -> None:
     monitor = people[Role.MONITOR]
-    hx = registry.get("HX").model.objects.get(subject=subject, is_deleted=False)
+    hx = History.objects.get(subject=subject, is_deleted=False)
     assert hx.aetiology, "the demo's history names an aetiology"
     codes = read(get(client, monitor, reverse("reports:csv_form", args=["HX"])))
     labels = read(get(client, monitor, reverse("reports:csv_form", args=["HX"]) + "?labels=1"))
