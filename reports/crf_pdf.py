@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -349,9 +350,26 @@ def form_panel(request: Any, spec: FormSpec, subject: Any, visit: Any, instance:
     return render_to_string("reports/pdf/_form_link.html", urls, request=request)
 
 
+def visits_with_data(subject: Any) -> list[Visit]:
+    """The subject's visits held or holding a saved form, in order (one UNION + one query)."""
+    queries = [
+        spec.model.objects.filter(subject=subject, is_deleted=False, visit__isnull=False)
+        .order_by()
+        .values_list("visit_id", flat=True)
+        for spec in registry.all_forms()
+        if not spec.is_log
+    ]
+    with_forms = set(queries[0].union(*queries[1:])) if queries else set()
+    return list(
+        Visit.objects.filter(subject=subject)
+        .filter(Q(pk__in=with_forms) | Q(held_on__isnull=False))
+        .order_by("planned_date", "held_on", "id")
+    )
+
+
 def subject_panel(request: Any, subject: Any) -> str:
-    """The subject page: a PDF per visit held (kept with the page: visits change only with
-    an audited write)."""
+    """The subject page: a PDF per visit with data (kept with the page: forms and visits
+    change only with an audited write)."""
     if not request.user.has_perm(perm(VIEW)):
         return ""
     visits = [
@@ -361,9 +379,7 @@ def subject_panel(request: Any, subject: Any) -> str:
                 "reports:crf_visit_pdf", kwargs={"subject_pk": subject.pk, "visit_code": v.code}
             ),
         )
-        for v in Visit.objects.filter(subject=subject)
-        .exclude(held_on=None)
-        .order_by("held_on", "planned_date", "id")
+        for v in visits_with_data(subject)
     ]
     if not visits:
         return ""

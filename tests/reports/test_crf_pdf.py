@@ -204,6 +204,10 @@ def test_links_on_the_form_page_and_the_subject_page(
     )
     assert form_url(subject01, form) in page.content.decode()
     assert visit_url(subject01) in page.content.decode()
+    subject_page = client.get(reverse("crf:subject_detail", kwargs={"subject_pk": subject01.pk}))
+    body = subject_page.content.decode()
+    assert 'data-testid="crf-pdf-panel"' in body
+    assert visit_url(subject01) in body and reverse("reports:blank_crf_pdf") in body
 
 
 def test_one_crf_page_renders_fast_in_a_warm_process(
