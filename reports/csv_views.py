@@ -18,7 +18,7 @@ from reports.models import ExportKind
 from reports.pdf import record_export
 from study import protocol
 from study.roles import EXPORT
-from study.scoping import require_perm
+from study.scoping import membership_sites, require_perm, site_ids_for_user
 
 
 def _spec(form_code: str) -> FormSpec:
@@ -33,6 +33,13 @@ def _group(spec: FormSpec, group_name: str) -> GroupSpec:
         return spec.group(group_name)
     except StopIteration:
         raise Http404 from None
+
+
+def _scope(request: HttpRequest) -> str:
+    """The sites an export covers, for the export log ("sites 01, 02" or "all sites")."""
+    if site_ids_for_user(request.user) is None:
+        return "all sites"
+    return "sites " + ", ".join(site.number for site in membership_sites(request.user))
 
 
 def _labels(request: HttpRequest) -> bool:
@@ -82,7 +89,7 @@ def form_csv(request: HttpRequest, form_code: str) -> HttpResponse:
         actor=request.user,
         kind=ExportKind.CSV,
         form_code=spec.code,
-        detail=variant,
+        detail=f"{variant} · {_scope(request)}",
         content=content,
     )
     return _csv_response(content, f"{protocol.STUDY_CODE}-{spec.code}-{variant}-{_stamp()}.csv")
@@ -100,7 +107,7 @@ def group_csv(request: HttpRequest, form_code: str, group_name: str) -> HttpResp
         actor=request.user,
         kind=ExportKind.CSV,
         form_code=spec.code,
-        detail=f"{group.name} {variant}",
+        detail=f"{group.name} {variant} · {_scope(request)}",
         content=content,
     )
     name = f"{protocol.STUDY_CODE}-{spec.code}_{group.name}-{variant}-{_stamp()}.csv"
@@ -123,7 +130,12 @@ def export_zip(request: HttpRequest) -> FileResponse:
     """Every CSV in both variants, the dictionary and the study data file, as one ZIP."""
     archive = csv_exports.zip_file(user=request.user)
     content = archive.read()  # hashed for the log (compressed: a fraction of the data)
-    record_export(actor=request.user, kind=ExportKind.CSV_ZIP, detail="CSV ZIP", content=content)
+    record_export(
+        actor=request.user,
+        kind=ExportKind.CSV_ZIP,
+        detail=f"CSV ZIP · {_scope(request)}",
+        content=content,
+    )
     del content
     archive.seek(0)
     return FileResponse(
@@ -139,7 +151,12 @@ def export_zip(request: HttpRequest) -> FileResponse:
 def study_data(request: HttpRequest) -> HttpResponse:
     """The study data file (crf.datafile) of the subjects this person may see."""
     content = csv_exports.study_data_bytes(user=request.user)
-    record_export(actor=request.user, kind=ExportKind.STUDY_DATA, detail="JSON", content=content)
+    record_export(
+        actor=request.user,
+        kind=ExportKind.STUDY_DATA,
+        detail=f"JSON · {_scope(request)}",
+        content=content,
+    )
     response = HttpResponse(content, content_type="application/json; charset=utf-8")
     name = f"{protocol.STUDY_CODE}-study-data-{_stamp()}.json"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

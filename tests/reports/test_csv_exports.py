@@ -175,7 +175,7 @@ def test_zip_holds_every_csv_the_dictionary_and_a_study_data_file(client, people
     document = parse(archive.read("study-data.json").decode("utf-8"))
     assert [s["subject_id"] for s in document["subjects"]] == [subject.subject_id]
     record = ExportRecord.objects.get(kind=ExportKind.CSV_ZIP)
-    assert record.actor_username == "dm"
+    assert record.actor_username == "dm" and record.detail == "CSV ZIP · all sites"
     import hashlib
 
     assert record.file_sha256 == hashlib.sha256(content).hexdigest()
@@ -218,10 +218,10 @@ def test_every_download_is_recorded(client, people, subject) -> None:
         for r in ExportRecord.objects.order_by("id")
     ]
     assert logged == [
-        (ExportKind.CSV, "TA", "labels", "mon01"),
-        (ExportKind.CSV, "TA", "TL codes", "mon01"),
+        (ExportKind.CSV, "TA", "labels · sites 01", "mon01"),
+        (ExportKind.CSV, "TA", "TL codes · sites 01", "mon01"),
         (ExportKind.CSV, "", "data dictionary", "mon01"),
-        (ExportKind.STUDY_DATA, "", "JSON", "mon01"),
+        (ExportKind.STUDY_DATA, "", "JSON · sites 01", "mon01"),
     ]
     assert all(len(r.file_sha256) == 64 for r in ExportRecord.objects.all())
 
