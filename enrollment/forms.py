@@ -149,7 +149,9 @@ def register_forms() -> None:
         visit_kinds=screening,
         required=["IEDAT", "IEYN"],
         derived=["IEYN"],
-        groups=[registry.group("IE", EligibilityAnswer, key="IETESTCD")],
+        groups=[
+            registry.group("IE", EligibilityAnswer, key="IETESTCD", title=_("Eligibility answers"))
+        ],
         checks=checks.IE_CHECKS,
         derive=checks.ie_derive,
         once_per_subject=True,
