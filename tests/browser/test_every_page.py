@@ -75,6 +75,8 @@ NOT_PAGES = {
     "reports:csv_dictionary": "a CSV download of the data dictionary (the exports page)",
     "reports:csv_zip": "a ZIP download of every CSV (the exports page)",
     "reports:csv_study_data": "a JSON download of the study data file (the exports page)",
+    "reports:casebooks_progress": "an htmx fragment: the progress bar of a casebook ZIP job",
+    "reports:casebooks_download": "a ZIP download of casebooks (the job's page)",
 }
 # POST urls of the matrix that also answer GET with a page of their own.
 GET_PAGES_OF_POSTS = {"visits:declare_missed"}
@@ -300,6 +302,7 @@ SPECIAL_PAGES = {  # url names with arguments: _special_pages says which page ea
     "data_management:sign_casebook",
     "data_management:sign_visit",
     "data_management:sdv_form",
+    "reports:casebooks_job",  # each role its own jobs (others' are 404): see pages_for
 }
 
 
@@ -379,10 +382,56 @@ def _special_pages(study: Study) -> dict[str, list[Page]]:
         ),
     ]
     by_name: dict[str, list[Page]] = {}
-    for page in [*pages, *_form_pages(study)]:
+    for page in [*pages, *_form_pages(study), *_casebook_job_pages(study)]:
         by_name.setdefault(page.url_name, []).append(page)
     assert set(by_name) == SPECIAL_PAGES
     return by_name
+
+
+def _casebook_job_pages(study: Study) -> Iterator[Page]:
+    """Casebook ZIP jobs of every person who may export them: one mid-way (1 of 2 casebooks,
+    the bar polling) and one finished with a failed casebook (its error, Retry, the ZIP)."""
+    from django.utils import timezone
+
+    from reports.models import ExportJob, ExportJobItem, ExportKind, JobStatus
+    from tests.study.test_url_matrix import MATRIX as URLS
+
+    now = timezone.now()
+    site = study.progressed.site
+    subjects = (study.progressed, study.responding)
+    for user in get_user_model().objects.filter(membership__role__in=URLS["reports:casebooks"][1]):
+        for name, status, states in (
+            ("casebooks-job-running", JobStatus.RUNNING, (JobStatus.DONE, JobStatus.RUNNING)),
+            ("casebooks-job-done", JobStatus.FAILED, (JobStatus.DONE, JobStatus.FAILED)),
+        ):
+            finished = status == JobStatus.FAILED
+            job = ExportJob.objects.create(
+                kind=ExportKind.SITE_ZIP,
+                created_by=user,
+                created_at=now,
+                site=site,
+                status=status,
+                zip_path="/nonexistent/casebooks.zip" if finished else "",
+                zip_sha256="0" * 64 if finished else "",
+                finished_at=now if finished else None,
+                expires_at=now + dt.timedelta(days=7) if finished else None,
+            )
+            for subject, state in zip(subjects, states, strict=True):
+                ExportJobItem.objects.create(
+                    job=job,
+                    subject=subject,
+                    status=state,
+                    error="RuntimeError: the font cache is locked" if state == "failed" else "",
+                )
+            path = _url("reports:casebooks_job", job_pk=job.pk)
+            yield Page(name, "reports:casebooks_job", path)
+
+
+def _others_jobs(user: Any) -> set[str]:
+    from reports.models import ExportJob
+
+    others = ExportJob.objects.exclude(created_by=user).values_list("pk", flat=True)
+    return {_url("reports:casebooks_job", job_pk=pk) for pk in others}
 
 
 def pages_for(role: Role, study: Study, user: Any) -> list[Page]:
@@ -396,7 +445,7 @@ def pages_for(role: Role, study: Study, user: Any) -> list[Page]:
         if method != "GET" and name not in GET_PAGES_OF_POSTS:
             continue
         if name in special:
-            pages += special[name]
+            pages += [p for p in special[name] if p.path not in _others_jobs(user)]
             continue
         try:
             path = reverse(name)

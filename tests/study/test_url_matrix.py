@@ -29,6 +29,8 @@ ENTRY = frozenset({R.INVESTIGATOR, R.SITE_COORDINATOR})
 DASHBOARD = frozenset({R.STUDY_COORDINATOR, R.DATA_MANAGER})
 DATA_MANAGER = frozenset({R.DATA_MANAGER})
 SAFETY = frozenset({R.STUDY_COORDINATOR, R.DATA_MANAGER, R.MEDICAL_MONITOR})
+# Site casebook ZIPs: monitors and data managers, and site staff for their own site.
+CASEBOOK_ZIPS = frozenset({R.MONITOR, R.DATA_MANAGER, R.INVESTIGATOR, R.SITE_COORDINATOR})
 
 # url name -> (method, roles allowed, is a subject page)
 MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
@@ -106,6 +108,11 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "reports:csv_dictionary": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
     "reports:csv_zip": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
     "reports:csv_study_data": ("GET", frozenset({R.MONITOR, R.DATA_MANAGER}), False),
+    "reports:casebooks": ("GET", CASEBOOK_ZIPS, False),
+    "reports:casebooks_job": ("GET", CASEBOOK_ZIPS, False),  # the role's own job
+    "reports:casebooks_progress": ("GET", CASEBOOK_ZIPS, False),
+    "reports:casebooks_download": ("GET", CASEBOOK_ZIPS, False),
+    "reports:casebooks_retry": ("POST", CASEBOOK_ZIPS, False),
 }
 PUBLIC = {"study:login", "set_language"}
 QUERY_STEPS = {f"data_management:query_{step}" for step in ("answer", "close", "reopen", "comment")}
@@ -170,6 +177,10 @@ def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
         kwargs |= {"form_code": "XL"}
     if name == "reports:csv_group":
         kwargs |= {"form_code": "TA", "group_name": "TL"}
+    if name.startswith("reports:casebooks_"):
+        kwargs |= {"job_pk": record.bulk_job[0]}
+    if name == "reports:casebooks_retry":
+        kwargs |= {"item_pk": record.bulk_job[1]}
     if name == "enrollment:criterion_edit":
         kwargs |= {"pk": EligibilityCriterion.objects.first().pk}
     return kwargs
@@ -205,12 +216,40 @@ def records(people, subject01, subject02) -> dict[str, Any]:
             text=f"Matrix query {number}",
             raised_at=record.modified_at,
         ).pk
+    records["01"].bulk_job = _bulk_job(people[R.DATA_MANAGER], subject01)
     return records
+
+
+def _bulk_job(user: Any, subject: Any) -> tuple[int, int]:
+    """A finished casebook ZIP job of ``user`` (others' jobs are 404 but to data managers)
+    with one failed casebook: (job id, item id)."""
+    import zipfile
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from reports.models import ExportJob, ExportJobItem, ExportKind, JobStatus
+
+    now = timezone.now()
+    job = ExportJob.objects.create(
+        kind=ExportKind.SITE_ZIP, created_by=user, created_at=now, site=subject.site
+    )
+    path = settings.VAR_DIR / "exports" / str(job.pk) / "casebooks.zip"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    zipfile.ZipFile(path, "w").close()
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.FAILED, zip_path=str(path), finished_at=now, expires_at=now
+    )
+    item = ExportJobItem.objects.create(
+        job=job, subject=subject, status=JobStatus.FAILED, error="matrix"
+    )
+    return job.pk, item.pk
 
 
 @pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
 def test_role_matrix_on_own_site(client, people, subject01, records, role) -> None:
     client.force_login(people[role])
+    records["01"].bulk_job = _bulk_job(people[role], subject01)  # the role's own job
     outcomes = {}
     for name, (method, _allowed, _) in MATRIX.items():
         url = reverse(name, kwargs=_kwargs(name, subject01, records["01"]))
