@@ -77,7 +77,7 @@ class Command(BaseCommand):
         )
         speedup = result["naive"] / result["optimised"] if result["optimised"] else 0.0
         self.stdout.write(
-            f"Casebook of {subject.label}, {int(result['pages'])} pages: "
-            f"naive {result['naive']:.2f} s, optimised {result['optimised']:.2f} s "
-            f"({speedup:.1f}x faster)"
+            f"Casebook of {subject.label}: naive {result['naive']:.2f} s "
+            f"({int(result['naive_pages'])} pages), optimised {result['optimised']:.2f} s "
+            f"({int(result['pages'])} pages): {speedup:.1f}x faster"
         )
