@@ -32,7 +32,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from crf import audit_labels, display, registry
 from crf.audit import GENESIS, chain_key
@@ -372,6 +372,12 @@ def _queries(subject: Subject, zone: zoneinfo.ZoneInfo) -> tuple[list[QueryBlock
 # --- Signatures ----------------------------------------------------------------------------
 
 
+def _in_zone(fn: Any, value: Any, zone: zoneinfo.ZoneInfo) -> str:
+    """``fn(value)`` with the times it writes in ``zone`` (the signing site's)."""
+    with timezone.override(zone):
+        return str(fn(value))
+
+
 def _signatures(subject: Subject) -> tuple[list[SignatureRow], str]:
     """The signature manifest (§11.50), oldest first, invalidated ones kept and marked; and
     the signature state in words for the cover."""
@@ -394,7 +400,7 @@ def _signatures(subject: Subject) -> tuple[list[SignatureRow], str]:
                 signed_local=_local(signature.signed_at, zone),
                 meaning=signature.meaning,
                 valid=signature.invalidated_at is None,
-                invalidation=signatures.invalidation_text(signature),
+                invalidation=_in_zone(signatures.invalidation_text, signature, zone),
             )
         )
     valid = [s for s in found if s.invalidated_at is None]
@@ -406,16 +412,20 @@ def _signatures(subject: Subject) -> tuple[list[SignatureRow], str]:
             "when": _utc(last.signed_at),
         }
     elif valid:
-        state = _("Casebook not signed; %(count)d visit signature(s) valid.") % {
-            "count": len(valid)
-        }
+        state = ngettext(
+            "Casebook not signed; %(count)d visit signature valid.",
+            "Casebook not signed; %(count)d visit signatures valid.",
+            len(valid),
+        ) % {"count": len(valid)}
     else:
         state = _("Not signed.")
     invalidated = len(found) - len(valid)
     if invalidated:
-        state += " " + _("%(count)d signature(s) invalidated by later changes.") % {
-            "count": invalidated
-        }
+        state += " " + ngettext(
+            "%(count)d signature invalidated by a later change.",
+            "%(count)d signatures invalidated by later changes.",
+            invalidated,
+        ) % {"count": invalidated}
     return rows, str(state)
 
 
