@@ -216,3 +216,16 @@ def test_casebook_of_a_screened_subject_renders(subject01, people) -> None:
     name = f"{subject01.screening_id}-study-data.json"
     document = parse(reader.attachments[name][0].decode("utf-8"))
     assert [s["screening_id"] for s in document["screening"]] == [subject01.screening_id]
+
+
+def test_bench_prints_the_naive_and_the_optimised_render(subject01) -> None:
+    out = io.StringIO()
+
+    call_command("casebook", subject01.screening_id, "--bench", stdout=out)
+
+    assert re.fullmatch(
+        rf"Casebook of {subject01.screening_id}: naive [0-9.]+ s \(\d+ pages\), "
+        r"optimised [0-9.]+ s \(\d+ pages\): [0-9.]+x faster\n",
+        out.getvalue(),
+    )
+    assert not ExportRecord.objects.exists()  # a bench exports nothing
