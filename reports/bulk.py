@@ -346,8 +346,22 @@ def progress(job: ExportJob) -> dict[str, Any]:
     }
 
 
+def home_panel(request: Any) -> str:
+    """Site staff (no menu entry: the menu names monitors' and data managers' exports) reach
+    their site's casebook ZIPs from their home page."""
+    from django.template.loader import render_to_string
+
+    user = request.user
+    if user.has_perm(perm(EXPORT)) or not user.has_perm(perm(ENTER)):
+        return ""
+    return render_to_string("reports/bulk/_home_panel.html", request=request)
+
+
 def connect() -> None:
-    """Register this concern's navigation (called from ReportsConfig)."""
+    """Register this concern's navigation and home panel (called from ReportsConfig)."""
+    from study import home_panels
+
+    home_panels.register(home_panel, order=60)
     register(
         NavItem(
             label=gettext_lazy("Casebooks (ZIP)"),

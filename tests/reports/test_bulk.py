@@ -241,6 +241,9 @@ def test_the_start_page_lists_the_jobs_and_the_menu_names_it(people, sites, stud
     bulk.start_site_export(people[Role.MONITOR], sites["01"])
     page = client.get(reverse("reports:casebooks")).content.decode()
     assert "Recent exports" in page and "Running" in page
+    staff_home = _client(people[Role.INVESTIGATOR]).get(reverse("study:home")).content.decode()
+    assert "Casebooks of your site" in staff_home and reverse("reports:casebooks") in staff_home
+    assert "Casebooks of your site" not in home
 
 
 def test_a_site_without_enrolled_subjects_is_refused(people, sites, queued):
