@@ -85,8 +85,17 @@ def watch(page: Any) -> Any:
             # elements with inline styles for some rules): the page's own HTML and scripts
             # always have a location.
             return
+        if message.text.startswith("htmx:sendAbort"):
+            # htmx cancelled a request of its own (the test moved on to the next page while
+            # a type-ahead or field refresh was in flight): nothing failed on the page. The
+            # htmx:afterRequest it logs for that same request goes with it.
+            aborted.append(message.text)
+            if page.console_errors and page.console_errors[-1].startswith("htmx:afterRequest"):
+                page.console_errors.pop()
+            return
         page.console_errors.append(f"{message.text} [{where}]")
 
+    aborted: list[str] = []
     page.on("response", on_response)
     page.on("console", on_console)
     page.on("pageerror", lambda error: page.console_errors.append(f"Uncaught error: {error}"))
