@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "outcomes",
     "data_management",
     "reports",
+    "notifications",
 ]
 # `make bench` only (benchmarks/run.py): a bare-Django app measured beside ours in the same
 # run, behind the same middleware, login and CSRF. An environment switch, not a settings

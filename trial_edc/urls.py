@@ -22,6 +22,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("outcomes/", include("outcomes.urls")),
     path("data-management/", include("data_management.urls")),
     path("reports/", include("reports.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("study.urls")),
 ]
 

@@ -1,0 +1,155 @@
+"""Notifications (one per recipient, kind, object and local date), digests and preferences."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Kind(models.TextChoices):
+    VISIT_WINDOW = "visit_window", _("Visit window opens soon")
+    VISIT_DUE = "visit_due", _("Visit due today")
+    VISIT_OVERDUE = "visit_overdue", _("Visit overdue")
+    FORMS_MISSING = "forms_missing", _("Forms missing after a visit")
+    QUERY_OLD = "query_old", _("Query open for more than 7 days")
+    SAE_DUE = "sae_due", _("SAE report due")
+    SIGNATURE_WAITING = "signature_waiting", _("Casebook awaiting signature")
+    MONITOR_DIGEST = "monitor_digest", _("Monitor weekly digest")
+    COORDINATOR_DIGEST = "coordinator_digest", _("Coordinator weekly digest")
+
+
+# Kinds whose mail a person may not switch off.
+ALWAYS_MAILED = frozenset({Kind.SAE_DUE.value})
+
+
+class Notification(models.Model):
+    """One reminder item; its natural key makes every collection run idempotent."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    subject = models.ForeignKey(
+        "study.Subject",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("subject"),
+    )
+    object_key = models.CharField(_("object"), max_length=100, help_text="e.g. visit:123")
+    local_date = models.DateField(_("date"))
+    title = models.CharField(_("title"), max_length=300)
+    body = models.TextField(_("details"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-local_date", "kind", "id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "object_key", "local_date"],
+                name="notification_natural_key",
+            )
+        ]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.local_date} {self.kind} {self.object_key}"
+
+
+class DigestKind(models.TextChoices):
+    DAILY = "daily", _("Daily digest")
+    MONITOR_WEEKLY = "monitor_weekly", _("Monitor weekly digest")
+    COORDINATOR_WEEKLY = "coordinator_weekly", _("Coordinator weekly digest")
+
+
+class DigestStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Digest(models.Model):
+    """One mail per recipient, kind and local date; sent once (select_for_update)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="digests",
+        verbose_name=_("recipient"),
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=DigestKind.choices)
+    local_date = models.DateField(_("date"))
+    site = models.ForeignKey(
+        "study.Site",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("site"),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=DigestStatus.choices, default=DigestStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-local_date", "recipient_id"]
+        verbose_name = _("digest")
+        verbose_name_plural = _("digests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "local_date"], name="digest_natural_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.local_date} {self.kind} → {self.recipient_id}"
+
+
+class Language(models.TextChoices):
+    EN = "en", "English"
+    ZH_HANS = "zh-hans", "简体中文"
+
+
+def default_mail_kinds() -> list[str]:
+    """Every kind is mailed until the person switches it off."""
+    return [kind.value for kind in Kind]
+
+
+class Preference(models.Model):
+    """A person's mail language and which reminder kinds reach them by mail."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
+        verbose_name=_("user"),
+    )
+    language = models.CharField(
+        _("language"), max_length=10, choices=Language.choices, default=Language.EN
+    )
+    # The kinds mailed (a list of Kind values); SAE kinds are mailed whatever the list says.
+    mail_kinds = models.JSONField(_("kinds mailed"), default=default_mail_kinds, blank=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language}"
+
+    def mails(self, kind: str) -> bool:
+        """Whether items of ``kind`` go into this person's mail."""
+        return kind in ALWAYS_MAILED or kind in (self.mail_kinds or [])
