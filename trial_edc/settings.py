@@ -214,7 +214,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "audit-anchor": {"task": "data_management.tasks.write_daily_anchor", "schedule": 86400.0},
     # Site casebook ZIPs (reports.bulk) and their casebook files: removed 7 days after.
     "casebook-zips": {"task": "reports.tasks.expire_casebook_zips", "schedule": 3600.0},
+    # Daily reminder digests at each site's local 07:30 (notifications.services.collect_due).
+    "reminders": {"task": "notifications.tasks.collect_due_reminders", "schedule": 300.0},
 }
+# Absolute links in reminder mail (notifications.services).
+EDC_BASE_URL = env_str("EDC_BASE_URL", "http://127.0.0.1:8000")
 
 # --- Mail ---------------------------------------------------------------------------------
 # Development outbox: one .log file per message in var/mail/ (EMAIL_BACKEND switches to SMTP).

@@ -1,0 +1,114 @@
+"""Read what notifications.due needs for one person into its plain dataclasses.
+
+Reuses the worklist (visits.worklist.build_worklist, site-scoped), open queries
+(data_management Query), the SAE clock (adverse_events SaeReport.due_at) and the PI's
+signing queue (data_management.signatures.signing_queue).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django.urls import reverse
+
+from adverse_events.models import SaeReport
+from data_management.models import Query, QueryStatus
+from data_management.signatures import signing_queue
+from notifications import due
+from study.models import Membership, Role, Site, Subject, SubjectStatus
+from visits.worklist import build_worklist
+
+SITE_STAFF_ROLES = (Role.INVESTIGATOR, Role.SITE_COORDINATOR)
+ENDED_STATUSES = (SubjectStatus.DIED, SubjectStatus.OFF_STUDY, SubjectStatus.SCREEN_FAILED)
+
+
+def site_zone(site: Site) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(site.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+def site_staff(site: Site) -> list[Membership]:
+    """Investigators and site coordinators of ``site`` with an active account and a mail."""
+    return list(
+        Membership.objects.filter(sites=site, role__in=SITE_STAFF_ROLES, user__is_active=True)
+        .select_related("user")
+        .order_by("user_id")
+    )
+
+
+def subject_state(subject: Subject) -> str:
+    if subject.status in ENDED_STATUSES:
+        return due.ENDED
+    if subject.status == SubjectStatus.FOLLOW_UP:
+        from visits.selectors import progression_date
+
+        return due.FOLLOW_UP_PROGRESSED if progression_date(subject) else due.FOLLOW_UP
+    return due.ACTIVE
+
+
+def facts_for(user: Any, *, today: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """Keyword arguments for due.due_for_person: the facts of the subjects ``user`` sees."""
+    subjects_qs = Subject.objects.for_user(user).select_related("site")
+    subjects = [
+        due.SubjectFact(s.pk, s.label, s.site_id, subject_state(s))
+        for s in subjects_qs.filter(subject_id__isnull=False)
+    ]
+    visits = [
+        due.VisitFact(
+            pk=item.visit.pk,
+            subject_pk=item.visit.subject_id,
+            code=item.visit.code,
+            kind=str(item.visit.kind),
+            planned_date=item.visit.planned_date,
+            window_start=item.visit.window_start,
+            window_end=item.visit.window_end,
+            held_on=item.visit.held_on,
+            missing_forms=len(item.missing) if item.visit.held_on else 0,
+        )
+        for item in build_worklist(user, today=today).items
+    ]
+    queries = [
+        due.QueryFact(q.pk, q.subject_id, q.raised_at.date(), q.form_code)
+        for q in Query.objects.filter(subject__in=subjects_qs, status=QueryStatus.OPEN).only(
+            "pk", "subject_id", "raised_at", "form_code"
+        )
+    ]
+    saes = [
+        due.SaeFact(r.pk, r.subject_id, r.adverse_event_id, r.due_at)
+        for r in SaeReport.objects.filter(
+            subject__in=subjects_qs, completed_at__isnull=True, closed_at__isnull=True
+        )
+    ]
+    signatures: list[due.SignatureFact] = []
+    membership = getattr(user, "membership", None)
+    if membership is not None and membership.is_principal_investigator:
+        signatures = [
+            due.SignatureFact(
+                row.subject.pk,
+                casebook=row.casebook in ("awaiting", "invalidated"),
+                visits=tuple(v.code for v in row.visits),
+            )
+            for row in signing_queue(subjects_qs)
+        ]
+    return {
+        "subjects": subjects,
+        "visits": visits,
+        "queries": queries,
+        "saes": saes,
+        "signatures": signatures,
+    }
+
+
+def item_url(item: due.DueItem) -> str:
+    """The exact page for an item (a path; services makes it absolute for mail)."""
+    if item.kind == "query_old":
+        return reverse("data_management:queries") + f"?subject={item.subject_pk}"
+    if item.kind == "signature_waiting":
+        return reverse("data_management:signature_queue")
+    if item.subject_pk is not None:
+        return reverse("crf:subject_detail", kwargs={"subject_pk": item.subject_pk})
+    return reverse("visits:worklist")

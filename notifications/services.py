@@ -1,0 +1,234 @@
+"""Write notifications and digests, and send digests once.
+
+``collect_due`` is idempotent: Notification and Digest rows are got-or-created on their
+natural keys, so a run repeated, or two runs at once, add nothing. ``send_digest`` locks
+the digest row (select_for_update) and sends only a pending digest, then marks it sent in
+the same transaction: a digest is mailed once; a rolled-back transaction sends none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from notifications import due, selectors
+from notifications.models import (
+    Digest,
+    DigestKind,
+    DigestStatus,
+    Kind,
+    Notification,
+    Preference,
+)
+from study.models import Site
+
+logger = logging.getLogger(__name__)
+
+DIGEST_AT = dt.time(7, 30)  # local time of the daily digest (issue 14)
+DAILY_KINDS = due.KIND_ORDER
+
+
+def base_url() -> str:
+    return str(getattr(settings, "EDC_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
+
+
+def preference(user: Any) -> Preference:
+    pref = Preference.objects.filter(user=user).first()
+    return pref if pref is not None else Preference(user=user)
+
+
+def item_title(item: due.DueItem) -> str:
+    """The line a person reads, in the active language; the subject ID only."""
+    s = item.subject_label
+    if item.kind == Kind.VISIT_WINDOW:
+        return _("%(subject)s: window of visit %(visit)s opens in %(days)d days") % {
+            "subject": s,
+            "visit": item.code,
+            "days": item.days,
+        }
+    if item.kind == Kind.VISIT_DUE:
+        return _("%(subject)s: visit %(visit)s is due today") % {"subject": s, "visit": item.code}
+    if item.kind == Kind.VISIT_OVERDUE:
+        return _("%(subject)s: visit %(visit)s is %(days)d days overdue") % {
+            "subject": s,
+            "visit": item.code,
+            "days": item.days,
+        }
+    if item.kind == Kind.FORMS_MISSING:
+        return _("%(subject)s: %(count)d forms missing for visit %(visit)s") % {
+            "subject": s,
+            "count": item.count,
+            "visit": item.code,
+        }
+    if item.kind == Kind.QUERY_OLD:
+        return _("%(subject)s: query on %(form)s open for %(days)d days") % {
+            "subject": s,
+            "form": item.code,
+            "days": item.days,
+        }
+    if item.kind == Kind.SAE_DUE:
+        if item.days < 0:
+            return _("%(subject)s: SAE report overdue by %(hours)d hours") % {
+                "subject": s,
+                "hours": -item.days,
+            }
+        return _("%(subject)s: SAE report due within %(hours)d hours") % {
+            "subject": s,
+            "hours": max(item.days, 1),
+        }
+    if item.kind == Kind.SIGNATURE_WAITING:
+        if item.days:
+            return _("%(subject)s: casebook awaiting the PI's signature") % {"subject": s}
+        return _("%(subject)s: visits %(visits)s awaiting the PI's signature") % {
+            "subject": s,
+            "visits": item.code,
+        }
+    return s
+
+
+def local_now(site: Site, now: dt.datetime) -> dt.datetime:
+    return now.astimezone(selectors.site_zone(site))
+
+
+def digest_due_sites(now: dt.datetime) -> list[tuple[Site, dt.date]]:
+    """Active sites whose local 07:30 has passed, with their local date."""
+    out = []
+    for site in Site.objects.filter(is_active=True).order_by("number"):
+        local = local_now(site, now)
+        if local.time() >= DIGEST_AT:
+            out.append((site, local.date()))
+    return out
+
+
+def collect_for(user: Any, *, site: Site | None, today: dt.date, now: dt.datetime) -> Digest | None:
+    """Notifications of ``user`` for ``today`` and, when any is mailed, their daily digest."""
+    pref = preference(user)
+    items = due.due_for_person(
+        **selectors.facts_for(user, today=today, now=now), today=today, now=now
+    )
+    mailed = False
+    with translation.override(pref.language):
+        for item in items:
+            Notification.objects.get_or_create(
+                recipient=user,
+                kind=item.kind,
+                object_key=item.object_key,
+                local_date=today,
+                defaults={
+                    "subject_id": item.subject_pk,
+                    "title": item_title(item),
+                    "url": selectors.item_url(item),
+                },
+            )
+            mailed = mailed or pref.mails(item.kind)
+    if not mailed or not user.email:
+        return None
+    try:
+        digest, _created = Digest.objects.get_or_create(
+            recipient=user, kind=DigestKind.DAILY, local_date=today, defaults={"site": site}
+        )
+    except IntegrityError:  # another run created it at the same moment
+        digest = Digest.objects.get(recipient=user, kind=DigestKind.DAILY, local_date=today)
+    return digest
+
+
+def collect_due(date: dt.date | None = None, *, now: dt.datetime | None = None) -> list[Digest]:
+    """Create the notifications and daily digests due: for each site whose local 07:30 has
+    passed (or every active site on ``date`` when given), for each of its staff. Returns
+    the digests still pending."""
+    now = now or timezone.now()
+    if date is not None:
+        sites = [(site, date) for site in Site.objects.filter(is_active=True).order_by("number")]
+    else:
+        sites = digest_due_sites(now)
+    seen: set[tuple[int, dt.date]] = set()
+    for site, today in sites:
+        for membership in selectors.site_staff(site):
+            key = (membership.user_id, today)
+            if key in seen:
+                continue
+            seen.add(key)
+            if Digest.objects.filter(
+                recipient_id=membership.user_id, kind=DigestKind.DAILY, local_date=today
+            ).exists():
+                continue  # collected already (its items are in the digest)
+            collect_for(membership.user, site=site, today=today, now=now)
+    return list(Digest.objects.filter(status=DigestStatus.PENDING).order_by("pk"))
+
+
+def build_message(digest: Digest) -> EmailMultiAlternatives:
+    user = digest.recipient
+    pref = preference(user)
+    notifications = [
+        n
+        for n in Notification.objects.filter(recipient=user, local_date=digest.local_date)
+        if pref.mails(n.kind)
+    ]
+    order = {kind: i for i, kind in enumerate(due.KIND_ORDER)}
+    notifications.sort(key=lambda n: (order.get(n.kind, 99), n.pk))
+    with translation.override(pref.language):
+        groups: list[dict[str, Any]] = []
+        for n in notifications:
+            if not groups or groups[-1]["kind"] != n.kind:
+                groups.append({"kind": n.kind, "label": Kind(n.kind).label, "items": []})
+            groups[-1]["items"].append({"title": n.title, "url": base_url() + n.url})
+        context = {
+            "digest": digest,
+            "groups": groups,
+            "date": digest.local_date.isoformat(),
+            "site": digest.site,
+            "centre_url": base_url() + "/notifications/",
+            "language": pref.language,
+        }
+        subject = _("EDC daily reminders %(date)s") % {"date": context["date"]}
+        text = render_to_string("notifications/mail/digest.txt", context)
+        html = render_to_string("notifications/mail/digest.html", context)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def send_digest(digest_id: int) -> Digest | None:
+    """Send a pending digest once. Raises on a mail error (the task retries) after
+    recording it on the digest."""
+    try:
+        with transaction.atomic():
+            digest = (
+                Digest.objects.select_for_update()
+                .select_related("recipient", "site")
+                .filter(pk=digest_id)
+                .first()
+            )
+            if digest is None or digest.status == DigestStatus.SENT:
+                return digest
+            message = build_message(digest)
+            message.send()
+            digest.status = DigestStatus.SENT
+            digest.sent_at = timezone.now()
+            digest.attempts += 1
+            digest.last_error = ""
+            digest.save(update_fields=["status", "sent_at", "attempts", "last_error"])
+            return digest
+    except Exception as error:
+        record_failure(digest_id, error)
+        raise
+
+
+def record_failure(digest_id: int, error: Exception, *, final: bool = False) -> None:
+    digest = Digest.objects.filter(pk=digest_id).first()
+    if digest is None or digest.status == DigestStatus.SENT:
+        return
+    digest.attempts += 1
+    digest.last_error = f"{type(error).__name__}: {error}"[:2000]
+    if final:
+        digest.status = DigestStatus.FAILED
+    digest.save(update_fields=["attempts", "last_error", "status"])
+    logger.warning("digest %s not sent: %s", digest_id, digest.last_error)

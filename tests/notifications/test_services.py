@@ -1,0 +1,143 @@
+"""Collecting and sending daily digests: site scoping, language, time zones, once only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.db import transaction
+
+from enrollment.demo import screen_and_enrol
+from notifications import services, tasks
+from notifications.models import Digest, DigestStatus, Notification, Preference
+from study.models import Role
+
+pytestmark = pytest.mark.django_db
+
+START = dt.date(2026, 2, 1)  # screened; Day 1 = 2026-02-06
+DAY1 = START + dt.timedelta(days=5)
+ON = DAY1 + dt.timedelta(days=30)  # C2D1 (target day 21, window 18-24) is 6 days overdue
+
+
+@pytest.fixture
+def staff(people: dict[Role, Any], make_person: Any) -> dict[str, Any]:
+    out = {
+        "inv01": people[Role.INVESTIGATOR],
+        "sc01": people[Role.SITE_COORDINATOR],
+        "inv02": make_person("inv02", Role.INVESTIGATOR, ("02",)),
+    }
+    for username, user in out.items():
+        user.email = f"{username}@example.org"
+        user.save(update_fields=["email"])
+    return out
+
+
+@pytest.fixture
+def enrolled(staff: dict[str, Any], sites: dict[str, Any]) -> Any:
+    return screen_and_enrol(staff["inv01"], sites["01"], start=START)
+
+
+def test_site_staff_get_one_digest_listing_the_overdue_visit(settings, staff, enrolled) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    pending = services.collect_due(ON)
+    assert sorted(d.recipient.username for d in pending) == ["inv01", "sc01"]
+    titles = set(
+        Notification.objects.filter(recipient=staff["inv01"], local_date=ON).values_list(
+            "title", flat=True
+        )
+    )
+    assert f"{enrolled.label}: visit C2D1 is 6 days overdue" in titles
+    for digest in pending:
+        services.send_digest(digest.pk)
+    assert sorted(m.to[0] for m in mail.outbox) == ["inv01@example.org", "sc01@example.org"]
+    message = mail.outbox[0]
+    assert "C2D1 is 6 days overdue" in message.body
+    assert f"http://127.0.0.1:8000/crf/subjects/{enrolled.pk}/" in message.body
+    html = message.alternatives[0][0]
+    assert f'href="http://127.0.0.1:8000/crf/subjects/{enrolled.pk}/"' in html
+    # Another site's investigator hears nothing about site 01's subject.
+    assert not Notification.objects.filter(recipient=staff["inv02"]).exists()
+
+
+def test_sending_twice_mails_once(settings, staff, enrolled) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    pending = services.collect_due(ON)
+    for digest in [*pending, *pending]:
+        services.send_digest(digest.pk)
+    assert len(mail.outbox) == len(pending) == 2
+    for digest in pending:
+        digest.refresh_from_db()
+        assert digest.status == DigestStatus.SENT and digest.sent_at is not None
+    assert services.collect_due(ON) == []
+
+
+def test_mail_in_the_recipients_language(settings, staff, enrolled) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    Preference.objects.create(user=staff["sc01"], language="zh-hans")
+    for digest in services.collect_due(ON):
+        services.send_digest(digest.pk)
+    by_to = {m.to[0]: m for m in mail.outbox}
+    assert '<html lang="zh-hans">' in by_to["sc01@example.org"].alternatives[0][0]
+    assert '<html lang="en">' in by_to["inv01@example.org"].alternatives[0][0]
+
+
+def test_a_kind_switched_off_is_not_mailed_but_sae_cannot_be(staff, enrolled) -> None:
+    Preference.objects.create(user=staff["sc01"], mail_kinds=[])
+    pending = services.collect_due(ON)
+    assert [d.recipient.username for d in pending] == ["inv01"]
+    assert Notification.objects.filter(recipient=staff["sc01"]).exists()  # still in the bell
+    assert Preference(mail_kinds=[]).mails("sae_due")
+
+
+def test_berlin_gets_its_digest_once_at_local_0730_on_the_dst_day(
+    settings, staff, enrolled, sites
+) -> None:
+    """2026-03-29: Europe/Berlin moves from UTC+1 to UTC+2; 07:30 local is 05:30 UTC."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    sites["01"].time_zone = "Europe/Berlin"
+    sites["01"].save(update_fields=["time_zone"])
+    sites["02"].is_active = False
+    sites["02"].save(update_fields=["is_active"])
+    day = dt.date(2026, 3, 29)
+    first: dict[str, dt.datetime] = {}
+    now = dt.datetime(2026, 3, 28, 23, 0, tzinfo=dt.UTC)  # 00:00 local
+    while now < dt.datetime(2026, 3, 29, 21, 0, tzinfo=dt.UTC):
+        for digest in services.collect_due(now=now):
+            if digest.local_date == day:
+                first.setdefault(digest.recipient.username, now)
+            services.send_digest(digest.pk)
+        now += dt.timedelta(minutes=30)
+    assert first == {
+        "inv01": dt.datetime(2026, 3, 29, 5, 30, tzinfo=dt.UTC),
+        "sc01": dt.datetime(2026, 3, 29, 5, 30, tzinfo=dt.UTC),
+    }
+    assert Digest.objects.filter(local_date=day).count() == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["inv01@example.org", "sc01@example.org"]
+
+
+def test_shanghai_digest_waits_for_local_0730(staff, enrolled) -> None:
+    before = dt.datetime(2026, 3, 10, 23, 29, tzinfo=dt.UTC)  # 07:29 on 03-11 in Shanghai
+    assert services.collect_due(now=before) == [] or all(
+        d.local_date == dt.date(2026, 3, 10) for d in services.collect_due(now=before)
+    )
+    assert not Digest.objects.filter(local_date=dt.date(2026, 3, 11)).exists()
+    after = before + dt.timedelta(minutes=1)
+    assert {d.local_date for d in services.collect_due(now=after)} >= {dt.date(2026, 3, 11)}
+
+
+def test_a_rolled_back_transaction_sends_none(settings, staff, enrolled) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), transaction.atomic():
+        pending = services.collect_due(ON)
+        assert pending
+        tasks.queue_pending([d.pk for d in pending])
+        raise Boom
+    assert mail.outbox == []
+    assert not Digest.objects.exists()
