@@ -126,6 +126,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "study.context_processors.study_shell",
+                "notifications.context_processors.notification_bell",
             ],
         },
     }

@@ -113,6 +113,10 @@ MATRIX: dict[str, tuple[str, frozenset[Role], bool]] = {
     "reports:casebooks_progress": ("GET", CASEBOOK_ZIPS, False),
     "reports:casebooks_download": ("GET", CASEBOOK_ZIPS, False),
     "reports:casebooks_retry": ("POST", CASEBOOK_ZIPS, False),
+    "notifications:center": ("GET", EVERY_ROLE, False),
+    "notifications:open": ("POST", EVERY_ROLE, False),  # the role's own notification
+    "notifications:mark_all_read": ("POST", EVERY_ROLE, False),
+    "notifications:preferences": ("GET", EVERY_ROLE, False),
 }
 PUBLIC = {"study:login", "set_language"}
 QUERY_STEPS = {f"data_management:query_{step}" for step in ("answer", "close", "reopen", "comment")}
@@ -181,6 +185,8 @@ def _kwargs(name: str, subject: Any, record: Any) -> dict[str, Any]:
         kwargs |= {"job_pk": record.bulk_job[0]}
     if name == "reports:casebooks_retry":
         kwargs |= {"item_pk": record.bulk_job[1]}
+    if name == "notifications:open":
+        kwargs |= {"pk": record.notification_pk}
     if name == "enrollment:criterion_edit":
         kwargs |= {"pk": EligibilityCriterion.objects.first().pk}
     return kwargs
@@ -217,7 +223,22 @@ def records(people, subject01, subject02) -> dict[str, Any]:
             raised_at=record.modified_at,
         ).pk
     records["01"].bulk_job = _bulk_job(people[R.DATA_MANAGER], subject01)
+    records["01"].notification_pk = _notification(people[R.DATA_MANAGER])
     return records
+
+
+def _notification(user: Any) -> int:
+    """A notification of ``user`` (another person's is 404 to everyone)."""
+    from notifications.models import Kind, Notification
+
+    return Notification.objects.create(
+        recipient=user,
+        kind=Kind.VISIT_DUE,
+        object_key=f"matrix:{user.pk}:{Notification.objects.count()}",
+        local_date=dt.date(2026, 1, 5),
+        title="Matrix reminder",
+        url="/",
+    ).pk
 
 
 def _bulk_job(user: Any, subject: Any) -> tuple[int, int]:
@@ -250,6 +271,7 @@ def _bulk_job(user: Any, subject: Any) -> tuple[int, int]:
 def test_role_matrix_on_own_site(client, people, subject01, records, role) -> None:
     client.force_login(people[role])
     records["01"].bulk_job = _bulk_job(people[role], subject01)  # the role's own job
+    records["01"].notification_pk = _notification(people[role])  # the role's own
     outcomes = {}
     for name, (method, _allowed, _) in MATRIX.items():
         url = reverse(name, kwargs=_kwargs(name, subject01, records["01"]))
