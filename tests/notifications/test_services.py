@@ -141,3 +141,45 @@ def test_a_rolled_back_transaction_sends_none(settings, staff, enrolled) -> None
         raise Boom
     assert mail.outbox == []
     assert not Digest.objects.exists()
+
+
+def test_a_failed_send_is_recorded_and_the_last_retry_marks_it_failed(
+    settings, staff, enrolled
+) -> None:
+    settings.EMAIL_BACKEND = "tests.notifications.test_services.BrokenBackend"
+    digest = services.collect_due(ON)[0]
+    with pytest.raises(ConnectionRefusedError):
+        services.send_digest(digest.pk)
+    digest.refresh_from_db()
+    assert digest.status == DigestStatus.PENDING
+    assert (digest.attempts, digest.last_error) == (1, "ConnectionRefusedError: SMTP down")
+    services.record_failure(digest.pk, ConnectionRefusedError("SMTP down"), final=True)
+    digest.refresh_from_db()
+    assert digest.status == DigestStatus.FAILED
+    # Once SMTP is back, an operator's run sends it.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    services.send_digest(digest.pk)
+    digest.refresh_from_db()
+    assert digest.status == DigestStatus.SENT and len(mail.outbox) == 1
+
+
+def test_the_beat_task_sends_each_digest_once_after_commit(
+    settings, staff, enrolled, django_capture_on_commit_callbacks
+) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    pending = services.collect_due(ON)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        tasks.queue_pending([d.pk for d in pending])
+        tasks.queue_pending([d.pk for d in pending])  # two beat runs by mistake
+        assert mail.outbox == []  # nothing before the commit
+    assert len(callbacks) == 4
+    assert len(mail.outbox) == 2
+
+
+class BrokenBackend:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def send_messages(self, messages: Any) -> int:
+        raise ConnectionRefusedError("SMTP down")
