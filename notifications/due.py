@@ -33,8 +33,9 @@ FOLLOW_UP = "follow_up"  # treatment ended for a reason other than progression
 FOLLOW_UP_PROGRESSED = "follow_up_progressed"  # treatment ended, disease progressed
 ENDED = "ended"  # died, withdrew or the study ended for them
 
-TUMOUR_ASSESSMENT = "tumour_assessment"
-CYCLE = "cycle"
+# Visit kinds (crf.models.VisitKind values)
+TUMOUR_ASSESSMENT = "TA"
+CYCLE = "CYCLE"
 
 # Order of kinds inside a digest.
 KIND_ORDER = (

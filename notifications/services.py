@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from notifications import due, selectors
 from notifications.models import (
@@ -49,7 +50,11 @@ def item_title(item: due.DueItem) -> str:
     """The line a person reads, in the active language; the subject ID only."""
     s = item.subject_label
     if item.kind == Kind.VISIT_WINDOW:
-        return _("%(subject)s: window of visit %(visit)s opens in %(days)d days") % {
+        return ngettext(
+            "%(subject)s: window of visit %(visit)s opens in %(days)d day",
+            "%(subject)s: window of visit %(visit)s opens in %(days)d days",
+            item.days,
+        ) % {
             "subject": s,
             "visit": item.code,
             "days": item.days,
@@ -57,30 +62,50 @@ def item_title(item: due.DueItem) -> str:
     if item.kind == Kind.VISIT_DUE:
         return _("%(subject)s: visit %(visit)s is due today") % {"subject": s, "visit": item.code}
     if item.kind == Kind.VISIT_OVERDUE:
-        return _("%(subject)s: visit %(visit)s is %(days)d days overdue") % {
+        return ngettext(
+            "%(subject)s: visit %(visit)s is %(days)d day overdue",
+            "%(subject)s: visit %(visit)s is %(days)d days overdue",
+            item.days,
+        ) % {
             "subject": s,
             "visit": item.code,
             "days": item.days,
         }
     if item.kind == Kind.FORMS_MISSING:
-        return _("%(subject)s: %(count)d forms missing for visit %(visit)s") % {
+        return ngettext(
+            "%(subject)s: %(count)d form missing for visit %(visit)s",
+            "%(subject)s: %(count)d forms missing for visit %(visit)s",
+            item.count,
+        ) % {
             "subject": s,
             "count": item.count,
             "visit": item.code,
         }
     if item.kind == Kind.QUERY_OLD:
-        return _("%(subject)s: query on %(form)s open for %(days)d days") % {
+        return ngettext(
+            "%(subject)s: query on %(form)s open for %(days)d day",
+            "%(subject)s: query on %(form)s open for %(days)d days",
+            item.days,
+        ) % {
             "subject": s,
             "form": item.code,
             "days": item.days,
         }
     if item.kind == Kind.SAE_DUE:
         if item.days < 0:
-            return _("%(subject)s: SAE report overdue by %(hours)d hours") % {
+            return ngettext(
+                "%(subject)s: SAE report overdue by %(hours)d hour",
+                "%(subject)s: SAE report overdue by %(hours)d hours",
+                -item.days,
+            ) % {
                 "subject": s,
                 "hours": -item.days,
             }
-        return _("%(subject)s: SAE report due within %(hours)d hours") % {
+        return ngettext(
+            "%(subject)s: SAE report due within %(hours)d hour",
+            "%(subject)s: SAE report due within %(hours)d hours",
+            max(item.days, 1),
+        ) % {
             "subject": s,
             "hours": max(item.days, 1),
         }
