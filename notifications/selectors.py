@@ -40,6 +40,15 @@ def site_staff(site: Site) -> list[Membership]:
     )
 
 
+def site_monitors(site: Site) -> list[Membership]:
+    """Monitors of ``site`` with an active account."""
+    return list(
+        Membership.objects.filter(sites=site, role=Role.MONITOR, user__is_active=True)
+        .select_related("user")
+        .order_by("user_id")
+    )
+
+
 def subject_state(subject: Subject) -> str:
     if subject.status in ENDED_STATUSES:
         return due.ENDED
@@ -85,7 +94,9 @@ def facts_for(user: Any, *, today: dt.date, now: dt.datetime) -> dict[str, Any]:
     ]
     signatures: list[due.SignatureFact] = []
     membership = getattr(user, "membership", None)
-    if membership is not None and membership.is_principal_investigator:
+    if membership is not None and (
+        membership.is_principal_investigator or membership.role == Role.MONITOR
+    ):
         signatures = [
             due.SignatureFact(
                 row.subject.pk,

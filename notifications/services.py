@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 DIGEST_AT = dt.time(7, 30)  # local time of the daily digest (issue 14)
 DAILY_KINDS = due.KIND_ORDER
+# Monitors: weekly, on the site's local Monday (issue 14: open queries by age, casebooks
+# awaiting signature, overdue visits; forms awaiting SDV are not in it yet).
+MONITOR_KINDS = ("visit_overdue", "query_old", "signature_waiting")
+WEEKLY_ON = 0  # Monday
 
 
 def base_url() -> str:
@@ -133,11 +137,19 @@ def digest_due_sites(now: dt.datetime) -> list[tuple[Site, dt.date]]:
     return out
 
 
-def collect_for(user: Any, *, site: Site | None, today: dt.date, now: dt.datetime) -> Digest | None:
-    """Notifications of ``user`` for ``today`` and, when any is mailed, their daily digest."""
+def collect_for(
+    user: Any,
+    *,
+    site: Site | None,
+    today: dt.date,
+    now: dt.datetime,
+    digest_kind: str = DigestKind.DAILY,
+    kinds: tuple[str, ...] = DAILY_KINDS,
+) -> Digest | None:
+    """Notifications of ``user`` for ``today`` and, when any is mailed, their digest."""
     pref = preference(user)
     items = due.due_for_person(
-        **selectors.facts_for(user, today=today, now=now), today=today, now=now
+        **selectors.facts_for(user, today=today, now=now), today=today, now=now, kinds=kinds
     )
     mailed = False
     with translation.override(pref.language):
@@ -158,10 +170,10 @@ def collect_for(user: Any, *, site: Site | None, today: dt.date, now: dt.datetim
         return None
     try:
         digest, _created = Digest.objects.get_or_create(
-            recipient=user, kind=DigestKind.DAILY, local_date=today, defaults={"site": site}
+            recipient=user, kind=digest_kind, local_date=today, defaults={"site": site}
         )
     except IntegrityError:  # another run created it at the same moment
-        digest = Digest.objects.get(recipient=user, kind=DigestKind.DAILY, local_date=today)
+        digest = Digest.objects.get(recipient=user, kind=digest_kind, local_date=today)
     return digest
 
 
@@ -174,28 +186,42 @@ def collect_due(date: dt.date | None = None, *, now: dt.datetime | None = None) 
         sites = [(site, date) for site in Site.objects.filter(is_active=True).order_by("number")]
     else:
         sites = digest_due_sites(now)
-    seen: set[tuple[int, dt.date]] = set()
+    seen: set[tuple[int, str, dt.date]] = set()
     for site, today in sites:
-        for membership in selectors.site_staff(site):
-            key = (membership.user_id, today)
-            if key in seen:
-                continue
-            seen.add(key)
-            if Digest.objects.filter(
-                recipient_id=membership.user_id, kind=DigestKind.DAILY, local_date=today
-            ).exists():
-                continue  # collected already (its items are in the digest)
-            collect_for(membership.user, site=site, today=today, now=now)
+        rounds: list[tuple[list[Any], str, tuple[str, ...]]] = [
+            (selectors.site_staff(site), DigestKind.DAILY, DAILY_KINDS)
+        ]
+        if today.weekday() == WEEKLY_ON:
+            rounds.append((selectors.site_monitors(site), DigestKind.MONITOR_WEEKLY, MONITOR_KINDS))
+        for memberships, digest_kind, kinds in rounds:
+            for membership in memberships:
+                key = (membership.user_id, digest_kind, today)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if Digest.objects.filter(
+                    recipient_id=membership.user_id, kind=digest_kind, local_date=today
+                ).exists():
+                    continue  # collected already (its items are in the digest)
+                collect_for(
+                    membership.user,
+                    site=site,
+                    today=today,
+                    now=now,
+                    digest_kind=digest_kind,
+                    kinds=kinds,
+                )
     return list(Digest.objects.filter(status=DigestStatus.PENDING).order_by("pk"))
 
 
 def build_message(digest: Digest) -> EmailMultiAlternatives:
     user = digest.recipient
     pref = preference(user)
+    wanted = set(MONITOR_KINDS if digest.kind == DigestKind.MONITOR_WEEKLY else DAILY_KINDS)
     notifications = [
         n
         for n in Notification.objects.filter(recipient=user, local_date=digest.local_date)
-        if pref.mails(n.kind)
+        if pref.mails(n.kind) and n.kind in wanted
     ]
     order = {kind: i for i, kind in enumerate(due.KIND_ORDER)}
     notifications.sort(key=lambda n: (order.get(n.kind, 99), n.pk))
@@ -213,7 +239,10 @@ def build_message(digest: Digest) -> EmailMultiAlternatives:
             "centre_url": base_url() + "/notifications/",
             "language": pref.language,
         }
-        subject = _("EDC daily reminders %(date)s") % {"date": context["date"]}
+        if digest.kind == DigestKind.MONITOR_WEEKLY:
+            subject = _("EDC weekly monitoring digest %(date)s") % {"date": context["date"]}
+        else:
+            subject = _("EDC daily reminders %(date)s") % {"date": context["date"]}
         text = render_to_string("notifications/mail/digest.txt", context)
         html = render_to_string("notifications/mail/digest.html", context)
     message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])

@@ -183,3 +183,22 @@ class BrokenBackend:
 
     def send_messages(self, messages: Any) -> int:
         raise ConnectionRefusedError("SMTP down")
+
+
+def test_monitors_get_a_weekly_digest_on_the_sites_monday(
+    settings, staff, enrolled, people
+) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    monitor = people[Role.MONITOR]
+    monitor.email = "mon01@example.org"
+    monitor.save(update_fields=["email"])
+    sunday, monday = ON, ON + dt.timedelta(days=1)
+    assert (sunday.weekday(), monday.weekday()) == (6, 0)
+    assert not [d for d in services.collect_due(sunday) if d.recipient == monitor]
+    weekly = [d for d in services.collect_due(monday) if d.recipient == monitor]
+    assert [d.kind for d in weekly] == ["monitor_weekly"]
+    services.send_digest(weekly[0].pk)
+    (message,) = [m for m in mail.outbox if m.to == ["mon01@example.org"]]
+    assert message.subject == "EDC weekly monitoring digest 2026-03-09"
+    assert f"{enrolled.label}: visit C2D1 is 7 days overdue" in message.body
+    assert "forms missing" not in message.body.lower()
