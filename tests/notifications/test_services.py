@@ -202,3 +202,12 @@ def test_monitors_get_a_weekly_digest_on_the_sites_monday(
     assert message.subject == "EDC weekly monitoring digest 2026-03-09"
     assert f"{enrolled.label}: visit C2D1 is 7 days overdue" in message.body
     assert "forms missing" not in message.body.lower()
+
+
+def test_nothing_about_a_subject_who_died(staff, enrolled) -> None:
+    from study.models import SubjectStatus
+
+    enrolled.status = SubjectStatus.DIED
+    enrolled.save(update_fields=["status"])
+    assert services.collect_due(ON) == []
+    assert not Notification.objects.filter(subject=enrolled, kind__startswith="visit").exists()
