@@ -27,6 +27,8 @@ class DigestNotSent(Exception):
     retry_backoff_max=3600,
     retry_jitter=False,
     max_retries=MAX_RETRIES,
+    acks_late=True,  # a worker killed mid-send: the broker delivers the task again
+    reject_on_worker_lost=True,
 )
 def send_digest(self, digest_id: int) -> None:  # type: ignore[no-untyped-def]
     """Send one digest; a duplicate delivery sends nothing (services.send_digest locks it)."""
@@ -50,5 +52,6 @@ def queue_pending(digest_ids: list[int]) -> None:
 def collect_due_reminders() -> None:
     """Beat, every 5 minutes: sites whose local 07:30 passed get their daily digests."""
     pending = services.collect_due()
-    queue_pending([digest.pk for digest in pending])
+    # Digests that failed once are Celery's to retry (with back-off), not the beat's.
+    queue_pending([digest.pk for digest in pending if digest.attempts == 0])
     logger.info("reminders: %d digests pending", len(pending))
