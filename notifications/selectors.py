@@ -49,6 +49,46 @@ def site_monitors(site: Site) -> list[Membership]:
     )
 
 
+def study_coordinators() -> list[Membership]:
+    return list(
+        Membership.objects.filter(role=Role.STUDY_COORDINATOR, user__is_active=True)
+        .select_related("user")
+        .order_by("user_id")
+    )
+
+
+def compliance_summary(today: dt.date) -> dict[str, Any]:
+    """Enrolled against plan, visits held in window (%), overdue visits by site number."""
+    from django.db.models import Count, F
+
+    from crf.models import Visit, VisitKind
+    from study.models import StudyParameters
+
+    enrolled = Subject.objects.filter(subject_id__isnull=False).count()
+    held = Visit.objects.filter(
+        held_on__isnull=False, window_start__isnull=False, window_end__isnull=False
+    )
+    in_window = held.filter(held_on__gte=F("window_start"), held_on__lte=F("window_end"))
+    held_count = held.count()
+    overdue = (
+        Visit.objects.filter(
+            held_on__isnull=True, missed=False, not_applicable=False, window_end__lt=today
+        )
+        .exclude(subject__status__in=ENDED_STATUSES)
+        .exclude(kind__in=[VisitKind.SCREENING, VisitKind.UNSCHEDULED])  # as the worklist
+        .filter(subject__subject_id__isnull=False)
+        .values("subject__site_id", "subject__site__number")
+        .annotate(n=Count("id"))
+        .order_by("subject__site__number")
+    )
+    return {
+        "enrolled": enrolled,
+        "target": StudyParameters.objects.current().target_enrolment,
+        "in_window_percent": round(100 * in_window.count() / held_count) if held_count else None,
+        "overdue": [(row["subject__site__number"], row["n"]) for row in overdue],
+    }
+
+
 def subject_state(subject: Subject) -> str:
     if subject.status in ENDED_STATUSES:
         return due.ENDED

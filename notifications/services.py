@@ -39,6 +39,7 @@ DAILY_KINDS = due.KIND_ORDER
 # awaiting signature, overdue visits; forms awaiting SDV are not in it yet).
 MONITOR_KINDS = ("visit_overdue", "query_old", "signature_waiting")
 WEEKLY_ON = 0  # Monday
+COORDINATOR_KINDS = ("coordinator_digest",)
 
 
 def base_url() -> str:
@@ -211,13 +212,75 @@ def collect_due(date: dt.date | None = None, *, now: dt.datetime | None = None) 
                     digest_kind=digest_kind,
                     kinds=kinds,
                 )
+    for today in sorted({today for _site, today in sites}):
+        if today.weekday() == WEEKLY_ON:
+            collect_coordinators(today)
     return list(Digest.objects.filter(status=DigestStatus.PENDING).order_by("pk"))
+
+
+def collect_coordinators(today: dt.date) -> None:
+    """Study coordinators' weekly summary: enrolled against plan, visits held in window,
+    overdue visits by site; one notification per line, one digest per coordinator."""
+    members = [
+        m
+        for m in selectors.study_coordinators()
+        if not Digest.objects.filter(
+            recipient_id=m.user_id, kind=DigestKind.COORDINATOR_WEEKLY, local_date=today
+        ).exists()
+    ]
+    if not members:
+        return
+    summary = selectors.compliance_summary(today)
+    for membership in members:
+        user = membership.user
+        pref = preference(user)
+        with translation.override(pref.language):
+            lines = [
+                ("enrolment", _("Enrolled %(enrolled)d of %(target)d planned") % summary),
+            ]
+            if summary["in_window_percent"] is not None:
+                lines.append(
+                    (
+                        "compliance",
+                        _("Visits held in window: %(percent)d%%")
+                        % {"percent": summary["in_window_percent"]},
+                    )
+                )
+            lines += [
+                (
+                    f"overdue:{number}",
+                    ngettext(
+                        "Site %(site)s: %(count)d overdue visit",
+                        "Site %(site)s: %(count)d overdue visits",
+                        n,
+                    )
+                    % {"site": number, "count": n},
+                )
+                for number, n in summary["overdue"]
+            ]
+            for key, title in lines:
+                Notification.objects.get_or_create(
+                    recipient=user,
+                    kind=Kind.COORDINATOR_DIGEST,
+                    object_key=key,
+                    local_date=today,
+                    defaults={"title": title, "url": "/"},
+                )
+        if pref.mails(Kind.COORDINATOR_DIGEST) and user.email:
+            Digest.objects.get_or_create(
+                recipient=user, kind=DigestKind.COORDINATOR_WEEKLY, local_date=today
+            )
 
 
 def build_message(digest: Digest) -> EmailMultiAlternatives:
     user = digest.recipient
     pref = preference(user)
-    wanted = set(MONITOR_KINDS if digest.kind == DigestKind.MONITOR_WEEKLY else DAILY_KINDS)
+    wanted = set(
+        {
+            DigestKind.MONITOR_WEEKLY: MONITOR_KINDS,
+            DigestKind.COORDINATOR_WEEKLY: COORDINATOR_KINDS,
+        }.get(DigestKind(digest.kind), DAILY_KINDS)
+    )
     notifications = [
         n
         for n in Notification.objects.filter(recipient=user, local_date=digest.local_date)
@@ -239,7 +302,11 @@ def build_message(digest: Digest) -> EmailMultiAlternatives:
             "centre_url": base_url() + "/notifications/",
             "language": pref.language,
         }
-        if digest.kind == DigestKind.MONITOR_WEEKLY:
+        if digest.kind == DigestKind.COORDINATOR_WEEKLY:
+            subject = _("EDC weekly enrolment and visit compliance %(date)s") % {
+                "date": context["date"]
+            }
+        elif digest.kind == DigestKind.MONITOR_WEEKLY:
             subject = _("EDC weekly monitoring digest %(date)s") % {"date": context["date"]}
         else:
             subject = _("EDC daily reminders %(date)s") % {"date": context["date"]}

@@ -211,3 +211,24 @@ def test_nothing_about_a_subject_who_died(staff, enrolled) -> None:
     enrolled.save(update_fields=["status"])
     assert services.collect_due(ON) == []
     assert not Notification.objects.filter(subject=enrolled, kind__startswith="visit").exists()
+
+
+def test_study_coordinators_get_a_weekly_compliance_summary_on_monday(
+    settings, staff, enrolled, people
+) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    coordinator = people[Role.STUDY_COORDINATOR]
+    coordinator.email = "studycoord@example.org"
+    coordinator.save(update_fields=["email"])
+    assert not [d for d in services.collect_due(ON) if d.recipient == coordinator]
+    monday = ON + dt.timedelta(days=1)
+    (digest,) = [d for d in services.collect_due(monday) if d.recipient == coordinator]
+    services.send_digest(digest.pk)
+    services.collect_due(monday)
+    (message,) = [m for m in mail.outbox if m.to == ["studycoord@example.org"]]
+    assert message.subject == "EDC weekly enrolment and visit compliance 2026-03-09"
+    assert "Enrolled 1 of 28 planned" in message.body
+    overdue = Notification.objects.filter(
+        recipient=staff["inv01"], kind="visit_overdue", local_date=monday
+    ).count()
+    assert overdue > 1 and f"Site 01: {overdue} overdue visits" in message.body
