@@ -67,6 +67,7 @@ ADMIN_MODEL_PERMISSIONS: frozenset[tuple[str, str]] = frozenset(
         ("study", "change_membership"),
         ("study", "view_membership"),
         ("study", "view_authevent"),
+        ("notifications", "view_digest"),  # reminder mails that failed (issue 14)
     }
 )
 

@@ -103,7 +103,7 @@ def test_audit_page_queries_do_not_grow_with_labels(
     client.force_login(people[Role.DATA_MANAGER])
     url = reverse("crf:subject_audit", kwargs={"subject_pk": treated.pk})
 
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = client.get(url)
 
     assert response.status_code == 200
