@@ -323,7 +323,7 @@ def send_digest(digest_id: int) -> Digest | None:
     try:
         with transaction.atomic():
             digest = (
-                Digest.objects.select_for_update()
+                Digest.objects.select_for_update(of=("self",))
                 .select_related("recipient", "site")
                 .filter(pk=digest_id)
                 .first()
