@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import time
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from django.urls import reverse
 
 from crf import registry
 from data_management.queries import raise_query
-from reports import crf_pdf, pdf
 from reports.models import ExportKind, ExportRecord
 from reports.pdf_context import form_sections
 from study import protocol
@@ -208,18 +206,3 @@ def test_links_on_the_form_page_and_the_subject_page(
     body = subject_page.content.decode()
     assert 'data-testid="crf-pdf-panel"' in body
     assert visit_url(subject01) in body and reverse("reports:blank_crf_pdf") in body
-
-
-def test_one_crf_page_renders_fast_in_a_warm_process(
-    subject01: Any, form: Any, monitor: Any
-) -> None:
-    """Speed (measured, not a hard limit under a shared CPU): one CRF page, warm process."""
-    spec = registry.get("XX")
-    crf_pdf.render_form_pdf(subject01, spec, form, user=monitor)  # warm: stylesheet, fonts
-    started = time.process_time()
-    content = crf_pdf.render_form_pdf(subject01, spec, form, user=monitor)
-    spent = time.process_time() - started
-    assert pdf_text(content).count("Page 1 of 1") == 1
-    print(f"one CRF page (warm): {spent:.3f} s CPU")
-    assert spent < 2.0
-    assert pdf.render_html(crf_pdf.FORM_TEMPLATE, {"forms": []})
