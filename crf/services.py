@@ -12,12 +12,10 @@ subject's state) so it runs once for the subject.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -51,6 +49,7 @@ from crf.models import (
 from crf.registry import FormSpec, GroupSpec, Variable
 from crf.values import audit_text
 from study.models import Subject
+from study.timezones import site_zone
 
 
 @dataclass(frozen=True)
@@ -175,11 +174,7 @@ def _audit_row(
 
 def site_today(subject: Subject) -> dt.date:
     """Today at the subject's site (its time zone; the study's default zone when unknown)."""
-    try:
-        zone = zoneinfo.ZoneInfo(subject.site.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo(settings.EDC_DEFAULT_SITE_TIME_ZONE)
-    return timezone.localdate(timezone=zone)
+    return timezone.localdate(timezone=site_zone(subject.site))
 
 
 def _variable_findings(

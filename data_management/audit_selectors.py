@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -23,13 +22,11 @@ from crf.models import AuditEntry, Visit
 from crf.registry import FormSpec
 from data_management.models import AuditCheck
 from study.scoping import site_ids_for_user, sites_for_user
+from study.timezones import zone_named
 
 
 def zone_of(name: str | None) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name or settings.EDC_DEFAULT_SITE_TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.EDC_DEFAULT_SITE_TIME_ZONE)
+    return zone_named(name)
 
 
 # --- A form's history -----------------------------------------------------------------------

@@ -22,7 +22,6 @@ import zoneinfo
 from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -37,6 +36,7 @@ from crf.registry import FormSpec, WriteAttempt
 from data_management.models import Lock, LockLevel
 from study.models import Site, Subject
 from study.roles import LOCK, perm
+from study.timezones import site_zone
 
 # The audit entry's form code of a lock that is not of one form.
 AUDIT_FORM_CODES = {LockLevel.VISIT: "VISIT", LockLevel.SUBJECT: "SUBJ", LockLevel.STUDY: "STUDY"}
@@ -92,10 +92,7 @@ def covering_lock(
 
 
 def _zone(site: Site | None) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(site.time_zone if site else settings.EDC_DEFAULT_SITE_TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.EDC_DEFAULT_SITE_TIME_ZONE)
+    return site_zone(site)
 
 
 def local_day(moment: Any, site: Site | None) -> str:

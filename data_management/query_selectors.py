@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Prefetch, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,6 +25,7 @@ from crf import registry
 from crf.registry import FormSpec
 from data_management.models import Query, QueryMessage, QueryOrigin, QueryStatus
 from study.scoping import site_ids_for_user
+from study.timezones import zone_named
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -158,10 +158,7 @@ def for_user(user: Any) -> QuerySet[Query]:
 
 
 def zone_of(time_zone: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.EDC_DEFAULT_SITE_TIME_ZONE)
+    return zone_named(time_zone)
 
 
 def local_text(value: dt.datetime | None, zone: zoneinfo.ZoneInfo) -> str:

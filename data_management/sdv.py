@@ -450,15 +450,9 @@ def _site_date(at: Any, subject: Any) -> str:
 def site_time(at: Any, zone_name: str) -> str:
     """``at`` in the site's time zone, YYYY-MM-DD HH:MM (the study default zone when the
     site's is unknown)."""
-    import zoneinfo
+    from study.timezones import local_text, zone_named
 
-    from django.conf import settings
-
-    try:
-        zone = zoneinfo.ZoneInfo(zone_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo(settings.EDC_DEFAULT_SITE_TIME_ZONE)
-    return str(at.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
+    return local_text(at, zone_named(zone_name))
 
 
 def active_verifications(instance: Any) -> list[SourceVerification]:

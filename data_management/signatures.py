@@ -48,6 +48,7 @@ from crf.models import AuditAction, AuditSource, CaseReportForm, FormStatus, Rep
 from crf.registry import FormSpec
 from crf.values import audit_text
 from data_management.models import Signature, SignatureScope
+from study import timezones
 from study.models import Role, Site, Subject, SubjectStatus
 from study.roles import SIGN, perm
 from study.scoping import membership_of, membership_sites
@@ -95,10 +96,7 @@ def printed_name(user: Any) -> str:
 
 
 def site_zone(site: Site) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(site.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.EDC_DEFAULT_SITE_TIME_ZONE)
+    return timezones.site_zone(site)
 
 
 # --- What is signed ------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from study import protocol
 from study.models import Subject, SubjectStatus
 from study.roles import VIEW
 from study.scoping import subject_view
+from study.timezones import site_zone
 
 # Rows per table of the audit appendix: many small tables lay out faster than one that
 # spans pages (WeasyPrint; issue 13, Speed).
@@ -143,10 +144,7 @@ class AuditRow:
 
 
 def _zone(subject: Subject) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(subject.site.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.EDC_DEFAULT_SITE_TIME_ZONE)
+    return site_zone(subject.site)
 
 
 def _utc(value: dt.datetime) -> str:

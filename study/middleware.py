@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import zoneinfo
 from collections.abc import Callable
 
 from django.conf import settings
@@ -16,6 +15,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from study.scoping import membership_of, membership_sites
+from study.timezones import zone_named
 from study.views import render_without_database
 
 LAST_ACTIVITY_KEY = "edc_last_activity"
@@ -64,10 +64,7 @@ class SiteTimezoneMiddleware:
             sites = membership_sites(request.user)
             if sites:
                 zone_name = sites[0].time_zone
-        try:
-            timezone.activate(zoneinfo.ZoneInfo(zone_name))
-        except zoneinfo.ZoneInfoNotFoundError:
-            timezone.activate(zoneinfo.ZoneInfo(settings.EDC_DEFAULT_SITE_TIME_ZONE))
+        timezone.activate(zone_named(zone_name))
         try:
             return self.get_response(request)
         finally:
