@@ -208,13 +208,15 @@ class Verified:
 def _check_actor(actor: Any, subject: Any) -> None:
     from django.core.exceptions import PermissionDenied
 
+    from django.utils.translation import gettext as _
+
     from study.models import Subject
     from study.roles import SDV, perm
 
     if not actor.has_perm(perm(SDV)):
-        raise PermissionDenied("Only a monitor verifies source data.")
+        raise PermissionDenied(_("Only a monitor verifies source data."))
     if not Subject.objects.for_user(actor).filter(pk=subject.pk).exists():
-        raise PermissionDenied("The subject is not of your sites.")
+        raise PermissionDenied(_("The subject is not of your sites."))
 
 
 def verify_values(

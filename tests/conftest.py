@@ -29,6 +29,17 @@ def _empty_caches() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _site_language() -> Any:
+    """Every test starts in the site's language (English): a request in Chinese leaves its
+    language active on the thread, which must not reach the next test's messages."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _audit_anchor_log(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Every test writes audit anchors (data_management.anchors) to a log of its own, signed
     with a fixed key: an anchor one test wrote is never compared with another test's trail."""
