@@ -207,7 +207,6 @@ class Verified:
 
 def _check_actor(actor: Any, subject: Any) -> None:
     from django.core.exceptions import PermissionDenied
-
     from django.utils.translation import gettext as _
 
     from study.models import Subject
