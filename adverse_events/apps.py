@@ -27,6 +27,7 @@ class AdverseEventsConfig(AppConfig):
         # TEAE follows Day 1 (EX at C1D1); the SAE clock and mail follow the AE.
         registry.register_after_save(["EX", "EOT"], services.refresh_treatment_emergence)
         registry.register_after_save(["AE"], sae.after_adverse_event_saved)
+        sae.register_outbox()  # safety mail goes through the one outbox (notifications)
         sae.register_panels()
         registry.register_subject_panel(views.ae_panel, order=50)
         services.register_navigation()

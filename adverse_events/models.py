@@ -21,6 +21,7 @@ from crf.codelists import (
     DeviationSeverity,
 )
 from crf.models import CaseReportForm, CheckFinding
+from notifications.models import OutgoingMail
 from study.models import Subject
 
 
@@ -260,8 +261,9 @@ class SafetyMailKind(models.TextChoices):
     ESCALATION = "escalation", _("SAE report overdue")
 
 
-class SafetyMail(models.Model):
-    """One safety mail: what, to whom, when, for which event. ``key`` makes sending idempotent."""
+class SafetyMail(OutgoingMail):
+    """One safety mail: what, to whom, when, for which event. ``key`` makes sending idempotent;
+    notifications.outbox sends it (the one sending path of every mail)."""
 
     key = models.CharField(_("key"), max_length=80, unique=True)
     kind = models.CharField(_("kind"), max_length=12, choices=SafetyMailKind.choices)
@@ -273,14 +275,6 @@ class SafetyMail(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     queued_at = models.DateTimeField(_("queued"))
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
-    recipients = models.TextField(_("recipients"), blank=True)
-    subject_line = models.CharField(_("mail subject"), max_length=255, blank=True)
-    attempts = models.PositiveIntegerField(_("attempts to send"), default=0)
-    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
-    last_error = models.TextField(
-        _("last error"), blank=True, help_text=_("Why the last attempt failed; empty once sent.")
-    )
 
     class Meta:
         ordering = ["-queued_at", "-id"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import unicodedata
-import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.text import capfirst
@@ -40,22 +38,18 @@ from adverse_events.models import AdverseEvent, SaeReport, SafetyMail, SafetyMai
 from crf import registry
 from crf.models import AuditAction, AuditEntry, FormStatus
 from crf.selectors import form_url
+from notifications import outbox
 from study import home_panels, protocol
 from study.models import Role, Site, Subject
 from study.roles import VIEW, perm
+from study.timezones import site_zone
 
 logger = logging.getLogger(__name__)
 
+OUTBOX = "safety"  # its name in notifications.outbox
+
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 OVERDUE_PANEL_LIMIT = 20  # rows on the home page; the heading gives the total
-
-
-def site_zone(site: Site) -> zoneinfo.ZoneInfo:
-    """The site's time zone (the study default when the name is unknown)."""
-    try:
-        return zoneinfo.ZoneInfo(site.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.EDC_DEFAULT_SITE_TIME_ZONE)
 
 
 def local_time(value: dt.datetime, site: Site) -> str:
@@ -147,14 +141,8 @@ def _queue_mail(
     )
     if not created:
         return None
-    transaction.on_commit(lambda: _enqueue(mail.pk), robust=True)
+    outbox.queue(OUTBOX, mail.pk)
     return mail
-
-
-def _enqueue(mail_id: int) -> None:
-    from adverse_events.tasks import send_safety_mail as send_task
-
-    send_task.delay(mail_id)
 
 
 # --- Sending -------------------------------------------------------------------------------
@@ -303,85 +291,49 @@ def _mail_context(mail: SafetyMail, ae: AdverseEvent, report: SaeReport | None) 
     }
 
 
-def build_safety_message(mail: SafetyMail) -> EmailMultiAlternatives:
-    """The mail (text and HTML, in the study's language) for ``mail``, to its recipients now."""
+def build_safety_messages(mail: SafetyMail) -> list[EmailMultiAlternatives]:
+    """The mail (text and HTML) for ``mail`` to its recipients now: one message per
+    recipient language (notifications.outbox.by_language); one message to nobody when
+    there is no recipient (the subject line is still recorded)."""
     ae = AdverseEvent.objects.select_related("subject__site").get(pk=mail.adverse_event_id)
     report = SaeReport.objects.filter(adverse_event=ae).first()
-    with translation.override(settings.LANGUAGE_CODE):
-        context = _mail_context(mail, ae, report)
-        subject_line = _subject_line(mail, ae, report)[:255]
-        text = render_to_string("adverse_events/mail/safety_mail.txt", context)
-        html = render_to_string("adverse_events/mail/safety_mail.html", context)
-    message = EmailMultiAlternatives(
-        subject=subject_line,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=safety_recipients(ae.subject),
-        headers={"X-EDC-Safety-Mail": mail.key},
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    groups = outbox.by_language(safety_recipients(ae.subject)) or [(outbox.study_language(), [])]
+    messages = []
+    for language, addresses in groups:
+        with translation.override(language):
+            context = _mail_context(mail, ae, report)
+            subject_line = _subject_line(mail, ae, report)[:255]
+            text = render_to_string("adverse_events/mail/safety_mail.txt", context)
+            html = render_to_string("adverse_events/mail/safety_mail.html", context)
+        message = EmailMultiAlternatives(
+            subject=subject_line,
+            body=text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=addresses,
+            headers={"X-EDC-Safety-Mail": mail.key},
+        )
+        message.attach_alternative(html, "text/html")
+        messages.append(message)
+    return messages
 
 
 def send_safety_mail(*, mail_id: int) -> SafetyMail | None:
     """Send one safety mail unless it was sent already; record recipients, subject, time.
 
-    Idempotent: the row is locked (select_for_update) and ``sent_at`` checked, so a
-    task delivered twice sends once. A mail with no recipients is recorded as sent
-    to nobody, with a warning. An id that does not exist (a stale task, or a
-    transaction rolled back) is logged and ignored. Any error building or sending
-    the mail (SMTP down, a bad header …) is recorded on the row (``attempts``,
-    ``last_attempt_at``, ``last_error``) and raised again: the mail stays unsent
-    and the deadline scan tries again.
+    Through the one sending path of every mail (notifications.outbox.send): the row is
+    locked and ``sent_at`` checked, so a task delivered twice sends once. A mail with
+    no recipients is recorded as sent to nobody, with a warning. An id that does not
+    exist (a stale task, or a transaction rolled back) is logged and ignored. Any error
+    building or sending the mail (SMTP down, a bad header …) is recorded on the row
+    (``attempts``, ``last_attempt_at``, ``last_error``) and raised again: the mail stays
+    unsent, its task retries with back-off and the deadline scan tries again.
     """
-    try:
-        with transaction.atomic():
-            mail = SafetyMail.objects.select_for_update().filter(pk=mail_id).first()
-            if mail is None:
-                logger.warning("Safety mail %s does not exist: nothing sent", mail_id)
-                return None
-            if mail.sent_at is not None:
-                logger.info("Safety mail %s was sent already", mail.key)
-                return mail
-            message = build_safety_message(mail)
-            if message.to:
-                message.send()
-            else:
-                logger.warning("Safety mail %s has no recipients: recorded, not sent", mail.key)
-            mail.recipients = ", ".join(message.to)
-            mail.subject_line = str(message.subject)
-            mail.sent_at = mail.last_attempt_at = timezone.now()
-            mail.attempts += 1
-            mail.last_error = ""
-            mail.save(
-                update_fields=[
-                    "recipients",
-                    "subject_line",
-                    "sent_at",
-                    "attempts",
-                    "last_attempt_at",
-                    "last_error",
-                ]
-            )
-    except Exception as error:
-        _record_failure(mail_id, error)
-        raise
-    logger.info("Safety mail %s sent to %d recipient(s)", mail.key, len(message.to))
+    mail: SafetyMail | None = outbox.send(OUTBOX, mail_id)
     return mail
 
 
-ERROR_TEXT_LIMIT = 1000
-
-
-def _record_failure(mail_id: int, error: Exception) -> None:
-    """Count a failed attempt on the row with its error (shown on the mail log)."""
-    text = single_line(f"{type(error).__name__}: {error}")[:ERROR_TEXT_LIMIT]
-    try:
-        SafetyMail.objects.filter(pk=mail_id, sent_at__isnull=True).update(
-            attempts=F("attempts") + 1, last_attempt_at=timezone.now(), last_error=text
-        )
-    except Exception:  # the database itself is failing: the log is all there is
-        logger.exception("Safety mail %s: its failure could not be recorded", mail_id)
+def register_outbox() -> None:
+    outbox.register(OUTBOX, SafetyMail, build_safety_messages, label="Safety mail")
 
 
 # --- The deadline scan ---------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -65,6 +67,50 @@ class Notification(models.Model):
         return f"{self.local_date} {self.kind} {self.object_key}"
 
 
+class OutgoingMail(models.Model):
+    """A row of the one outbox (notifications.outbox): what every mail the EDC sends keeps.
+
+    Concrete outboxes (adverse_events.SafetyMail, Digest) add what decides the mail;
+    notifications.outbox.send is the one sending path for all of them.
+    """
+
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    recipients = models.TextField(_("recipients"), blank=True)
+    subject_line = models.CharField(_("mail subject"), max_length=255, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts to send"), default=0)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    last_error = models.TextField(
+        _("last error"), blank=True, help_text=_("Why the last attempt failed; empty once sent.")
+    )
+
+    class Meta:
+        abstract = True
+
+    def mark_sent(self, *, recipients: list[str], subject_line: str, at: Any) -> None:
+        """Record the mail as sent (inside the sending transaction, the row locked)."""
+        self.recipients = ", ".join(recipients)
+        self.subject_line = subject_line[:255]
+        self.sent_at = self.last_attempt_at = at
+        self.attempts += 1
+        self.last_error = ""
+        self.save(update_fields=self.sent_fields())
+
+    def sent_fields(self) -> list[str]:
+        return [
+            "recipients",
+            "subject_line",
+            "sent_at",
+            "attempts",
+            "last_attempt_at",
+            "last_error",
+        ]
+
+    @classmethod
+    def failed_changes(cls, *, final: bool) -> dict[str, Any]:
+        """Extra columns to set when an attempt fails (``final``: no retry follows)."""
+        return {}
+
+
 class DigestKind(models.TextChoices):
     DAILY = "daily", _("Daily digest")
     MONITOR_WEEKLY = "monitor_weekly", _("Monitor weekly digest")
@@ -77,8 +123,8 @@ class DigestStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class Digest(models.Model):
-    """One mail per recipient, kind and local date; sent once (select_for_update)."""
+class Digest(OutgoingMail):
+    """One mail per recipient, kind and local date; sent once (notifications.outbox)."""
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -99,10 +145,7 @@ class Digest(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=DigestStatus.choices, default=DigestStatus.PENDING
     )
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         ordering = ["-local_date", "recipient_id"]
@@ -116,6 +159,17 @@ class Digest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.local_date} {self.kind} → {self.recipient_id}"
+
+    def mark_sent(self, *, recipients: list[str], subject_line: str, at: Any) -> None:
+        self.status = DigestStatus.SENT
+        super().mark_sent(recipients=recipients, subject_line=subject_line, at=at)
+
+    def sent_fields(self) -> list[str]:
+        return [*super().sent_fields(), "status"]
+
+    @classmethod
+    def failed_changes(cls, *, final: bool) -> dict[str, Any]:
+        return {"status": DigestStatus.FAILED} if final else {}
 
 
 class Language(models.TextChoices):

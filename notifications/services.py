@@ -14,13 +14,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from notifications import due, selectors
+from notifications import due, outbox, selectors
 from notifications.models import (
     Digest,
     DigestKind,
@@ -272,7 +272,8 @@ def collect_coordinators(today: dt.date) -> None:
             )
 
 
-def build_message(digest: Digest) -> EmailMultiAlternatives:
+def build_messages(digest: Digest) -> list[EmailMultiAlternatives]:
+    """The digest's one message, in its recipient's language (their profile)."""
     user = digest.recipient
     pref = preference(user)
     wanted = set(
@@ -314,42 +315,23 @@ def build_message(digest: Digest) -> EmailMultiAlternatives:
         html = render_to_string("notifications/mail/digest.html", context)
     message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
     message.attach_alternative(html, "text/html")
-    return message
+    return [message]
+
+
+OUTBOX = "digest"  # its name in notifications.outbox
+
+
+def register_outbox() -> None:
+    outbox.register(OUTBOX, Digest, build_messages, label="Digest")
 
 
 def send_digest(digest_id: int) -> Digest | None:
-    """Send a pending digest once. Raises on a mail error (the task retries) after
+    """Send a pending digest once, through the one sending path of every mail
+    (notifications.outbox.send). Raises on a mail error (the task retries) after
     recording it on the digest."""
-    try:
-        with transaction.atomic():
-            digest = (
-                Digest.objects.select_for_update(of=("self",))
-                .select_related("recipient", "site")
-                .filter(pk=digest_id)
-                .first()
-            )
-            if digest is None or digest.status == DigestStatus.SENT:
-                return digest
-            message = build_message(digest)
-            message.send()
-            digest.status = DigestStatus.SENT
-            digest.sent_at = timezone.now()
-            digest.attempts += 1
-            digest.last_error = ""
-            digest.save(update_fields=["status", "sent_at", "attempts", "last_error"])
-            return digest
-    except Exception as error:
-        record_failure(digest_id, error)
-        raise
+    digest: Digest | None = outbox.send(OUTBOX, digest_id)
+    return digest
 
 
 def record_failure(digest_id: int, error: Exception, *, final: bool = False) -> None:
-    digest = Digest.objects.filter(pk=digest_id).first()
-    if digest is None or digest.status == DigestStatus.SENT:
-        return
-    digest.attempts += 1
-    digest.last_error = f"{type(error).__name__}: {error}"[:2000]
-    if final:
-        digest.status = DigestStatus.FAILED
-    digest.save(update_fields=["attempts", "last_error", "status"])
-    logger.warning("digest %s not sent: %s", digest_id, digest.last_error)
+    outbox.record_failure(OUTBOX, digest_id, error, final=final)

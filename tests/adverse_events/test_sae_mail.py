@@ -179,7 +179,7 @@ def test_mail_without_recipients_is_recorded_as_sent_to_nobody(
 ) -> None:
     serious_ae(investigator, treated)
 
-    with caplog.at_level(logging.WARNING, logger="adverse_events.sae"):
+    with caplog.at_level(logging.WARNING, logger="notifications.outbox"):
         mail = sae.send_safety_mail(mail_id=SafetyMail.objects.get().pk)
 
     assert (django_mail.outbox, mail.recipients, mail.sent_at is not None) == ([], "", True)
@@ -198,6 +198,47 @@ def test_mail_task_is_queued_on_commit_only(
         serious_ae(investigator, treated)
 
     assert len(callbacks) == 1
+
+
+def test_safety_mail_and_digests_share_one_outbox_and_one_sending_task(
+    investigator, treated, team, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    """Issue 14: SAE mail moves onto the reminders' machinery (one outbox, one sending path)."""
+    from notifications import tasks as notification_tasks
+
+    queued = []
+    monkeypatch.setattr(notification_tasks.send_mail, "delay", lambda *args: queued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        serious_ae(investigator, treated)
+
+    assert queued == [("safety", SafetyMail.objects.get().pk)]
+    notification_tasks.send_mail(*queued[0])
+    notification_tasks.send_mail(*queued[0])  # delivered twice: sent once
+    assert len(django_mail.outbox) == 1
+    assert SafetyMail.objects.get().recipients == "pi01@example.org, mm@example.org"
+
+
+def test_each_recipient_reads_the_safety_mail_in_their_own_language(
+    investigator, treated, team, settings
+) -> None:
+    """Issue 14: every mail in the recipient's language (their profile); an address with no
+    account (a safety contact) in the study's language. One message per language."""
+    from notifications.models import Preference
+
+    settings.EDC_SAFETY_CONTACTS = ["pv@example.org"]
+    Preference.objects.create(user=team["mm"], language="zh-hans")
+    serious_ae(investigator, treated)
+
+    mail = sae.send_safety_mail(mail_id=SafetyMail.objects.get().pk)
+
+    by_recipients = {tuple(m.to): m for m in django_mail.outbox}
+    assert sorted(by_recipients) == [("mm@example.org",), ("pi01@example.org", "pv@example.org")]
+    chinese = by_recipients[("mm@example.org",)]
+    english = by_recipients[("pi01@example.org", "pv@example.org")]
+    assert "首次报告" in chinese.subject
+    assert "SAE 报告截止时间" in chinese.body
+    assert "initial report" in english.subject
+    assert mail.recipients == "pi01@example.org, pv@example.org, mm@example.org"
 
 
 def test_rolled_back_save_leaves_no_report_and_no_mail(investigator, treated) -> None:
