@@ -45,6 +45,9 @@ class Notification(models.Model):
     )
     object_key = models.CharField(_("object"), max_length=100, help_text="e.g. visit:123")
     local_date = models.DateField(_("date"))
+    # What the text says (subject ID, codes, days, counts): rendered in the reader's
+    # language by notifications.texts; ``title`` keeps the text as first written.
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
     title = models.CharField(_("title"), max_length=300)
     body = models.TextField(_("details"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
@@ -65,6 +68,16 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.local_date} {self.kind} {self.object_key}"
+
+    @property
+    def text(self) -> str:
+        """The line in the active language (the title as written, for a row with no
+        parameters)."""
+        if not self.params:
+            return self.title
+        from notifications import texts
+
+        return texts.text(self.kind, self.params)
 
 
 class OutgoingMail(models.Model):

@@ -18,9 +18,8 @@ from django.db import IntegrityError
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from notifications import due, outbox, selectors
+from notifications import due, outbox, selectors, texts
 from notifications.models import (
     Digest,
     DigestKind,
@@ -49,79 +48,6 @@ def base_url() -> str:
 def preference(user: Any) -> Preference:
     pref = Preference.objects.filter(user=user).first()
     return pref if pref is not None else Preference(user=user)
-
-
-def item_title(item: due.DueItem) -> str:
-    """The line a person reads, in the active language; the subject ID only."""
-    s = item.subject_label
-    if item.kind == Kind.VISIT_WINDOW:
-        return ngettext(
-            "%(subject)s: window of visit %(visit)s opens in %(days)d day",
-            "%(subject)s: window of visit %(visit)s opens in %(days)d days",
-            item.days,
-        ) % {
-            "subject": s,
-            "visit": item.code,
-            "days": item.days,
-        }
-    if item.kind == Kind.VISIT_DUE:
-        return _("%(subject)s: visit %(visit)s is due today") % {"subject": s, "visit": item.code}
-    if item.kind == Kind.VISIT_OVERDUE:
-        return ngettext(
-            "%(subject)s: visit %(visit)s is %(days)d day overdue",
-            "%(subject)s: visit %(visit)s is %(days)d days overdue",
-            item.days,
-        ) % {
-            "subject": s,
-            "visit": item.code,
-            "days": item.days,
-        }
-    if item.kind == Kind.FORMS_MISSING:
-        return ngettext(
-            "%(subject)s: %(count)d form missing for visit %(visit)s",
-            "%(subject)s: %(count)d forms missing for visit %(visit)s",
-            item.count,
-        ) % {
-            "subject": s,
-            "count": item.count,
-            "visit": item.code,
-        }
-    if item.kind == Kind.QUERY_OLD:
-        return ngettext(
-            "%(subject)s: query on %(form)s open for %(days)d day",
-            "%(subject)s: query on %(form)s open for %(days)d days",
-            item.days,
-        ) % {
-            "subject": s,
-            "form": item.code,
-            "days": item.days,
-        }
-    if item.kind == Kind.SAE_DUE:
-        if item.days < 0:
-            return ngettext(
-                "%(subject)s: SAE report overdue by %(hours)d hour",
-                "%(subject)s: SAE report overdue by %(hours)d hours",
-                -item.days,
-            ) % {
-                "subject": s,
-                "hours": -item.days,
-            }
-        return ngettext(
-            "%(subject)s: SAE report due within %(hours)d hour",
-            "%(subject)s: SAE report due within %(hours)d hours",
-            max(item.days, 1),
-        ) % {
-            "subject": s,
-            "hours": max(item.days, 1),
-        }
-    if item.kind == Kind.SIGNATURE_WAITING:
-        if item.days:
-            return _("%(subject)s: casebook awaiting the PI's signature") % {"subject": s}
-        return _("%(subject)s: visits %(visits)s awaiting the PI's signature") % {
-            "subject": s,
-            "visits": item.code,
-        }
-    return s
 
 
 def local_now(site: Site, now: dt.datetime) -> dt.datetime:
@@ -162,7 +88,8 @@ def collect_for(
                 local_date=today,
                 defaults={
                     "subject_id": item.subject_pk,
-                    "title": item_title(item),
+                    "params": texts.params_of(item),
+                    "title": texts.text(item.kind, texts.params_of(item)),
                     "url": selectors.item_url(item),
                 },
             )
@@ -234,37 +161,32 @@ def collect_coordinators(today: dt.date) -> None:
     for membership in members:
         user = membership.user
         pref = preference(user)
+        lines: list[tuple[str, dict[str, Any]]] = [
+            (
+                "enrolment",
+                {"line": "enrolment", "enrolled": summary["enrolled"], "target": summary["target"]},
+            )
+        ]
+        if summary["in_window_percent"] is not None:
+            lines.append(
+                ("compliance", {"line": "compliance", "percent": summary["in_window_percent"]})
+            )
+        lines += [
+            (f"overdue:{number}", {"line": "overdue", "site": number, "count": n})
+            for number, n in summary["overdue"]
+        ]
         with translation.override(pref.language):
-            lines = [
-                ("enrolment", _("Enrolled %(enrolled)d of %(target)d planned") % summary),
-            ]
-            if summary["in_window_percent"] is not None:
-                lines.append(
-                    (
-                        "compliance",
-                        _("Visits held in window: %(percent)d%%")
-                        % {"percent": summary["in_window_percent"]},
-                    )
-                )
-            lines += [
-                (
-                    f"overdue:{number}",
-                    ngettext(
-                        "Site %(site)s: %(count)d overdue visit",
-                        "Site %(site)s: %(count)d overdue visits",
-                        n,
-                    )
-                    % {"site": number, "count": n},
-                )
-                for number, n in summary["overdue"]
-            ]
-            for key, title in lines:
+            for key, params in lines:
                 Notification.objects.get_or_create(
                     recipient=user,
                     kind=Kind.COORDINATOR_DIGEST,
                     object_key=key,
                     local_date=today,
-                    defaults={"title": title, "url": "/"},
+                    defaults={
+                        "params": params,
+                        "title": texts.text(Kind.COORDINATOR_DIGEST, params),
+                        "url": "/",
+                    },
                 )
         if pref.mails(Kind.COORDINATOR_DIGEST) and user.email:
             Digest.objects.get_or_create(
@@ -294,7 +216,7 @@ def build_messages(digest: Digest) -> list[EmailMultiAlternatives]:
         for n in notifications:
             if not groups or groups[-1]["kind"] != n.kind:
                 groups.append({"kind": n.kind, "label": Kind(n.kind).label, "items": []})
-            groups[-1]["items"].append({"title": n.title, "url": base_url() + n.url})
+            groups[-1]["items"].append({"title": n.text, "url": base_url() + n.url})
         context = {
             "digest": digest,
             "groups": groups,

@@ -190,3 +190,33 @@ def test_the_centre_and_the_bell_run_constant_queries(
     assert small == large
     with django_assert_max_num_queries(small):
         client.get(url)
+
+
+def test_a_reminder_reads_in_the_language_of_the_page_that_shows_it(client, people) -> None:
+    """Collected while the recipient's mail language was Chinese, it reads in English on an
+    English page and in Chinese on a Chinese one (issue 14: the reader's language)."""
+    from django.utils import translation
+
+    from notifications import texts
+
+    me = people[Role.SITE_COORDINATOR]
+    params = {"subject": "01-003", "code": "C3", "days": 4, "count": 0}
+    with translation.override("zh-hans"):
+        Notification.objects.create(
+            recipient=me,
+            kind=Kind.VISIT_OVERDUE,
+            object_key="visit:9",
+            local_date=DAY,
+            params=params,
+            title=texts.text(Kind.VISIT_OVERDUE, params),
+            url="/visits/",
+        )
+    client.force_login(me)
+
+    english = client.get(reverse("notifications:center")).content.decode()
+    client.cookies["django_language"] = "zh-hans"
+    chinese = client.get(reverse("notifications:center")).content.decode()
+
+    assert "01-003: visit C3 is 4 days overdue" in english
+    assert "01-003: visit C3 is 4 days overdue" not in chinese
+    assert "01-003" in chinese and "逾期" in chinese
