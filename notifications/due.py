@@ -45,6 +45,7 @@ KIND_ORDER = (
     "visit_window",
     "forms_missing",
     "query_old",
+    "sdv_waiting",
     "signature_waiting",
 )
 
@@ -91,6 +92,13 @@ class SignatureFact:
     subject_pk: int
     casebook: bool  # the casebook itself awaits a signature
     visits: tuple[str, ...] = ()  # codes of visits awaiting a signature
+
+
+@dataclass(frozen=True)
+class SdvFact:
+    site_pk: int
+    site_number: str
+    forms: int  # complete forms not yet verified
 
 
 @dataclass(frozen=True)
@@ -236,6 +244,7 @@ def due_for_person(
     queries: Iterable[QueryFact] = (),
     saes: Iterable[SaeFact] = (),
     signatures: Iterable[SignatureFact] = (),
+    sdv: Iterable[SdvFact] = (),
     today: dt.date,
     now: dt.datetime,
     kinds: Iterable[str] = KIND_ORDER,
@@ -263,6 +272,24 @@ def due_for_person(
         items += query_items(subject, queries_by.get(subject.pk, []), today=today)  # type: ignore[arg-type]
         items += sae_items(subject, saes_by.get(subject.pk, []), now=now)  # type: ignore[arg-type]
         items += signature_items(subject, sign_by.get(subject.pk))
+    items += sdv_items(sdv)
     items = [item for item in items if item.kind in wanted]
     order = {kind: n for n, kind in enumerate(KIND_ORDER)}
     return sorted(items, key=lambda i: (order.get(i.kind, 99), i.sort))
+
+
+def sdv_items(facts: Iterable[SdvFact]) -> list[DueItem]:
+    """A monitor's sites with complete forms awaiting source data verification, one item
+    per site (issue 14: the monitor's weekly digest)."""
+    return [
+        DueItem(
+            "sdv_waiting",
+            f"site:{fact.site_pk}",
+            None,
+            fact.site_number,
+            count=fact.forms,
+            sort=(fact.site_number,),
+        )
+        for fact in facts
+        if fact.forms > 0
+    ]

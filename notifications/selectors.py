@@ -16,8 +16,10 @@ from django.urls import reverse
 from adverse_events.models import SaeReport
 from data_management.models import Query, QueryStatus
 from data_management.signatures import signing_queue
+from data_management.workspace_selectors import awaiting_sdv_by_site
 from notifications import due
 from study.models import Membership, Role, Site, Subject, SubjectStatus
+from study.scoping import sites_for_user
 from visits.worklist import build_worklist
 
 SITE_STAFF_ROLES = (Role.INVESTIGATOR, Role.SITE_COORDINATOR)
@@ -145,8 +147,14 @@ def facts_for(user: Any, *, today: dt.date, now: dt.datetime) -> dict[str, Any]:
             )
             for row in signing_queue(subjects_qs)
         ]
+    sdv: list[due.SdvFact] = []
+    if membership is not None and membership.role == Role.MONITOR:
+        sites = list(sites_for_user(user).order_by("number"))
+        counts = awaiting_sdv_by_site([site.pk for site in sites])
+        sdv = [due.SdvFact(site.pk, site.number, counts.get(site.pk, 0)) for site in sites]
     return {
         "subjects": subjects,
+        "sdv": sdv,
         "visits": visits,
         "queries": queries,
         "saes": saes,
@@ -158,6 +166,8 @@ def item_url(item: due.DueItem) -> str:
     """The exact page for an item (a path; services makes it absolute for mail)."""
     if item.kind == "query_old":
         return reverse("data_management:queries") + f"?subject={item.subject_pk}"
+    if item.kind == "sdv_waiting":
+        return reverse("data_management:sdv_progress") + f"?site={item.subject_label}&state=pending"
     if item.kind == "signature_waiting":
         return reverse("data_management:signature_queue")
     if item.subject_pk is not None:

@@ -34,9 +34,9 @@ logger = logging.getLogger(__name__)
 
 DIGEST_AT = dt.time(7, 30)  # local time of the daily digest (issue 14)
 DAILY_KINDS = due.KIND_ORDER
-# Monitors: weekly, on the site's local Monday (issue 14: open queries by age, casebooks
-# awaiting signature, overdue visits; forms awaiting SDV are not in it yet).
-MONITOR_KINDS = ("visit_overdue", "query_old", "signature_waiting")
+# Monitors: weekly, on the site's local Monday (issue 14: open queries by age, forms
+# awaiting SDV, casebooks awaiting signature, overdue visits).
+MONITOR_KINDS = ("visit_overdue", "query_old", "sdv_waiting", "signature_waiting")
 WEEKLY_ON = 0  # Monday
 COORDINATOR_KINDS = ("coordinator_digest",)
 

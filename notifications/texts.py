@@ -116,6 +116,12 @@ def _due_text(kind: str, params: dict[str, Any]) -> str:
             "subject": s,
             "hours": max(days, 1),
         }
+    if kind == Kind.SDV_WAITING:
+        return ngettext(
+            "Site %(site)s: %(count)d complete form awaiting source data verification",
+            "Site %(site)s: %(count)d complete forms awaiting source data verification",
+            count,
+        ) % {"site": s, "count": count}
     if kind == Kind.SIGNATURE_WAITING:
         if days:
             return _("%(subject)s: casebook awaiting the PI's signature") % {"subject": s}

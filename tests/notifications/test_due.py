@@ -121,3 +121,17 @@ def test_only_the_persons_subjects_and_kinds() -> None:
         )
         == []
     )
+
+
+def test_forms_awaiting_sdv_one_line_per_site_with_forms_to_verify() -> None:
+    """Issue 14: the monitor's weekly digest lists forms awaiting SDV by site."""
+    sdv = [due.SdvFact(1, "01", 12), due.SdvFact(2, "02", 0), due.SdvFact(3, "03", 1)]
+    items = due.due_for_person(subjects=[], sdv=sdv, today=TODAY, now=NOW)
+    assert [(i.kind, i.object_key, i.subject_label, i.count) for i in items] == [
+        ("sdv_waiting", "site:1", "01", 12),
+        ("sdv_waiting", "site:3", "03", 1),
+    ]
+    daily = due.due_for_person(
+        subjects=[], sdv=sdv, today=TODAY, now=NOW, kinds=["visit_due", "query_old"]
+    )
+    assert daily == []

@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
+from data_management.workspace_selectors import awaiting_sdv_by_site
 from enrollment.demo import screen_and_enrol
 from notifications import services, tasks
 from notifications.models import Digest, DigestStatus, Notification, Preference
@@ -202,6 +203,10 @@ def test_monitors_get_a_weekly_digest_on_the_sites_monday(
     assert message.subject == "EDC weekly monitoring digest 2026-03-09"
     assert f"{enrolled.label}: visit C2D1 is 7 days overdue" in message.body
     assert "forms missing" not in message.body.lower()
+    awaiting = awaiting_sdv_by_site([enrolled.site_id])[enrolled.site_id]
+    assert awaiting > 0  # the screening and enrolment forms, complete, not yet verified
+    assert f"Site 01: {awaiting} complete forms awaiting source data verification" in message.body
+    assert "/data-management/sdv/?site=01&amp;state=pending" in message.alternatives[0][0]
 
 
 def test_nothing_about_a_subject_who_died(staff, enrolled) -> None:
