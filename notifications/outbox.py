@@ -83,6 +83,10 @@ def send(name: str, pk: int) -> Any:
                 logger.info("%s %s was sent already", box.label, row)
                 return row
             messages = box.build(row)
+            for n, message in enumerate(messages):
+                # The same Message-ID on every attempt: should a mail leave and the worker die
+                # before the commit, the copy sent again is one mail to the reader's client.
+                message.extra_headers.setdefault("Message-ID", message_id(name, row.pk, n))
             addressed = [message for message in messages if message.to]
             if addressed:
                 # one connection (one SMTP session) for every language's message
@@ -99,6 +103,14 @@ def send(name: str, pk: int) -> Any:
         raise
     logger.info("%s %s sent to %s", box.label, row, row.recipients or "nobody")
     return row
+
+
+def message_id(name: str, pk: int, n: int) -> str:
+    """A Message-ID fixed for the row's ``n``-th message, in the sender's domain."""
+    from study import protocol
+
+    domain = str(settings.DEFAULT_FROM_EMAIL).rsplit("@", 1)[-1].strip(" >") or "edc.invalid"
+    return f"<{protocol.STUDY_CODE.lower()}.{name}-{pk}-{n}@{domain}>"
 
 
 def record_failure(name: str, pk: int, error: Exception, *, final: bool = False) -> None:

@@ -176,7 +176,11 @@ if REDIS_URL:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+    # A task a killed worker had taken (acks_late) goes back to the queue after this many
+    # seconds (Redis has no connection-bound delivery): Celery's default, one hour.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "visibility_timeout": env_int("EDC_BROKER_VISIBILITY_TIMEOUT", 3600)
+    }
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
@@ -216,7 +220,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Site casebook ZIPs (reports.bulk) and their casebook files: removed 7 days after.
     "casebook-zips": {"task": "reports.tasks.expire_casebook_zips", "schedule": 3600.0},
     # Daily reminder digests at each site's local 07:30 (notifications.services.collect_due).
-    "reminders": {"task": "notifications.tasks.collect_due_reminders", "schedule": 300.0},
+    "reminders": {
+        "task": "notifications.tasks.collect_due_reminders",
+        "schedule": float(env_int("EDC_REMINDER_SCAN_SECONDS", 300)),
+    },
 }
 # Absolute links in reminder mail (notifications.services).
 EDC_BASE_URL = env_str("EDC_BASE_URL", "http://127.0.0.1:8000")
