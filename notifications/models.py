@@ -17,7 +17,7 @@ class Kind(models.TextChoices):
     QUERY_OLD = "query_old", _("Query open for more than 7 days")
     SAE_DUE = "sae_due", _("SAE report due")
     SDV_WAITING = "sdv_waiting", _("Forms awaiting source data verification")
-    SIGNATURE_WAITING = "signature_waiting", _("Casebook awaiting signature")
+    SIGNATURE_WAITING = "signature_waiting", _("Awaiting the PI's signature")
     MONITOR_DIGEST = "monitor_digest", _("Monitor weekly digest")
     COORDINATOR_DIGEST = "coordinator_digest", _("Coordinator weekly digest")
 

@@ -29,16 +29,30 @@ from notifications.models import (
     Preference,
 )
 from study.models import Site
+from study.scoping import sites_for_user
 
 logger = logging.getLogger(__name__)
 
 DIGEST_AT = dt.time(7, 30)  # local time of the daily digest (issue 14)
-DAILY_KINDS = due.KIND_ORDER
+DAILY_KINDS = tuple(kind for kind in due.KIND_ORDER if kind != "sdv_waiting")  # site staff
 # Monitors: weekly, on the site's local Monday (issue 14: open queries by age, forms
 # awaiting SDV, casebooks awaiting signature, overdue visits).
 MONITOR_KINDS = ("visit_overdue", "query_old", "sdv_waiting", "signature_waiting")
 WEEKLY_ON = 0  # Monday
 COORDINATOR_KINDS = ("coordinator_digest",)
+
+
+def kinds_for(role: str | None) -> tuple[str, ...]:
+    """The reminder kinds a person of ``role`` receives (the others never reach them)."""
+    from study.models import Role
+
+    if role in (Role.INVESTIGATOR, Role.SITE_COORDINATOR):
+        return DAILY_KINDS
+    if role == Role.MONITOR:
+        return MONITOR_KINDS
+    if role == Role.STUDY_COORDINATOR:
+        return COORDINATOR_KINDS
+    return ()
 
 
 def base_url() -> str:
@@ -222,6 +236,7 @@ def build_messages(digest: Digest) -> list[EmailMultiAlternatives]:
             "groups": groups,
             "date": digest.local_date.isoformat(),
             "site": digest.site,
+            "sites": ", ".join(f"{site.number} {site.name}" for site in sites_for_user(user)),
             "centre_url": base_url() + "/notifications/",
             "language": pref.language,
         }

@@ -16,6 +16,8 @@ from django.utils.translation import ngettext
 
 from notifications.models import Kind
 
+SIGNATURE_VISITS_NAMED = 3  # more visits awaiting a signature: their number, first and last
+
 
 def text(kind: str, params: dict[str, Any]) -> str:
     """The line a person reads, in the active language; the subject ID only."""
@@ -125,8 +127,16 @@ def _due_text(kind: str, params: dict[str, Any]) -> str:
     if kind == Kind.SIGNATURE_WAITING:
         if days:
             return _("%(subject)s: casebook awaiting the PI's signature") % {"subject": s}
-        return _("%(subject)s: visits %(visits)s awaiting the PI's signature") % {
-            "subject": s,
-            "visits": code,
-        }
+        visits = [v.strip() for v in code.split(",") if v.strip()]
+        if len(visits) > SIGNATURE_VISITS_NAMED:
+            return ngettext(
+                "%(subject)s: %(count)d visit awaiting the PI's signature (%(first)s to %(last)s)",
+                "%(subject)s: %(count)d visits awaiting the PI's signature (%(first)s to %(last)s)",
+                len(visits),
+            ) % {"subject": s, "count": len(visits), "first": visits[0], "last": visits[-1]}
+        return ngettext(
+            "%(subject)s: visit %(visits)s awaiting the PI's signature",
+            "%(subject)s: visits %(visits)s awaiting the PI's signature",
+            len(visits),
+        ) % {"subject": s, "visits": code}
     return s

@@ -220,3 +220,20 @@ def test_a_reminder_reads_in_the_language_of_the_page_that_shows_it(client, peop
     assert "01-003: visit C3 is 4 days overdue" in english
     assert "01-003: visit C3 is 4 days overdue" not in chinese
     assert "01-003" in chinese and "逾期" in chinese
+
+
+def test_preferences_offer_only_the_reminders_ones_role_receives(client, people) -> None:
+    client.force_login(people[Role.MONITOR])
+    monitor = client.get(reverse("notifications:preferences")).content.decode()
+    assert 'value="sdv_waiting"' in monitor and 'value="visit_due"' not in monitor
+    assert 'data-testid="always-mailed"' not in monitor  # no SAE reminders in its digest
+
+    client.force_login(people[Role.SITE_COORDINATOR])
+    site = client.get(reverse("notifications:preferences")).content.decode()
+    assert 'value="visit_due"' in site and 'value="sdv_waiting"' not in site
+    assert 'data-testid="always-mailed"' in site
+
+    client.force_login(people[Role.DATA_MANAGER])
+    manager = client.get(reverse("notifications:preferences")).content.decode()
+    assert 'data-testid="no-reminders"' in manager and 'name="mail_kinds"' not in manager
+    assert 'name="language"' in manager
