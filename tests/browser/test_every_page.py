@@ -127,6 +127,10 @@ def build_study(people: dict[Role, Any], sites: dict[str, Any]) -> Study:
     assert survival is not None, "the progressed subject has a survival contact"
     study.records["SV"] = (progressed, survival.pk)
     _raise_queries(people, progressed)
+    # Reminders of the day (and, on a Monday, the weekly ones): the bell and the centre show them.
+    from notifications.services import collect_due
+
+    collect_due(TODAY)
     return study
 
 
