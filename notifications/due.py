@@ -77,6 +77,7 @@ class QueryFact:
     subject_pk: int
     raised_on: dt.date
     form_code: str
+    url: str = ""  # its thread on the form's page
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class DueItem:
     days: int = 0
     count: int = 0
     sort: tuple[object, ...] = ()
+    url: str = ""  # the exact page, when the facts knew it (else selectors.item_url finds it)
 
 
 def visit_is_due(subject: SubjectFact, visit: VisitFact) -> bool:
@@ -188,6 +190,7 @@ def query_items(
             subject.pk,
             subject.label,
             code=q.form_code,
+            url=q.url,
             days=(today - q.raised_on).days,
             sort=(q.raised_on, subject.label),
         )

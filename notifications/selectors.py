@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from adverse_events.models import SaeReport
 from data_management.models import Query, QueryStatus
+from data_management.query_selectors import thread_url
 from data_management.signatures import signing_queue
 from data_management.workspace_selectors import awaiting_sdv_by_site
 from notifications import due
@@ -123,9 +124,9 @@ def facts_for(user: Any, *, today: dt.date, now: dt.datetime) -> dict[str, Any]:
         for item in build_worklist(user, today=today).items
     ]
     queries = [
-        due.QueryFact(q.pk, q.subject_id, q.raised_at.date(), q.form_code)
+        due.QueryFact(q.pk, q.subject_id, q.raised_at.date(), q.form_code, thread_url(q))
         for q in Query.objects.filter(subject__in=subjects_qs, status=QueryStatus.OPEN).only(
-            "pk", "subject_id", "raised_at", "form_code"
+            "pk", "subject_id", "raised_at", "form_code", "visit_code", "object_id"
         )
     ]
     saes = [
@@ -163,9 +164,18 @@ def facts_for(user: Any, *, today: dt.date, now: dt.datetime) -> dict[str, Any]:
 
 
 def item_url(item: due.DueItem) -> str:
-    """The exact page for an item (a path; services makes it absolute for mail)."""
+    """The exact page for an item (a path; services makes it absolute for mail): a query's
+    thread on its form, an SAE's AE form, a visit's section of the subject page."""
+    if item.url:
+        return item.url
     if item.kind == "query_old":
         return reverse("data_management:queries") + f"?subject={item.subject_pk}"
+    if item.kind == "sae_due" and item.subject_pk is not None and item.count:
+        kwargs = {"subject_pk": item.subject_pk, "form_code": "AE", "record_pk": item.count}
+        return reverse("crf:log_record", kwargs=kwargs)
+    if item.kind.startswith("visit_") or item.kind == "forms_missing":
+        page = reverse("crf:subject_detail", kwargs={"subject_pk": item.subject_pk})
+        return f"{page}#visit-{item.code}"
     if item.kind == "sdv_waiting":
         return reverse("data_management:sdv_progress") + f"?site={item.subject_label}&state=pending"
     if item.kind == "signature_waiting":

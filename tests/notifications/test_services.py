@@ -9,6 +9,8 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
+from crf import registry
+from data_management.models import Query
 from data_management.workspace_selectors import awaiting_sdv_by_site
 from enrollment.demo import screen_and_enrol
 from notifications import services, tasks
@@ -57,7 +59,7 @@ def test_site_staff_get_one_digest_listing_the_overdue_visit(settings, staff, en
     assert "C2D1 is 6 days overdue" in message.body
     assert f"http://127.0.0.1:8000/crf/subjects/{enrolled.pk}/" in message.body
     html = message.alternatives[0][0]
-    assert f'href="http://127.0.0.1:8000/crf/subjects/{enrolled.pk}/"' in html
+    assert f'href="http://127.0.0.1:8000/crf/subjects/{enrolled.pk}/#visit-C2D1"' in html
     # Another site's investigator hears nothing about site 01's subject.
     assert not Notification.objects.filter(recipient=staff["inv02"]).exists()
 
@@ -237,3 +239,41 @@ def test_study_coordinators_get_a_weekly_compliance_summary_on_monday(
         recipient=staff["inv01"], kind="visit_overdue", local_date=monday
     ).count()
     assert overdue > 1 and f"Site 01: {overdue} overdue visits" in message.body
+
+
+def test_each_item_links_to_its_exact_page() -> None:
+    """Issue 14: links to the exact page: the visit's section of the subject page, the AE
+    form of an SAE report, a query's thread on its form."""
+    from django.urls import reverse
+
+    from notifications import due, selectors
+
+    subject_page = reverse("crf:subject_detail", kwargs={"subject_pk": 5})
+    overdue = due.DueItem("visit_overdue", "visit:1", 5, "01-005", code="C2D1", days=3)
+    missing = due.DueItem("forms_missing", "visit:2", 5, "01-005", code="TA1", count=1)
+    sae = due.DueItem("sae_due", "sae:3", 5, "01-005", days=-4, count=9)
+    query = due.DueItem("query_old", "query:4", 5, "01-005", url="/somewhere/#query-4")
+    assert selectors.item_url(overdue) == f"{subject_page}#visit-C2D1"
+    assert selectors.item_url(missing) == f"{subject_page}#visit-TA1"
+    assert selectors.item_url(sae) == reverse(
+        "crf:log_record", kwargs={"subject_pk": 5, "form_code": "AE", "record_pk": 9}
+    )
+    assert selectors.item_url(query) == "/somewhere/#query-4"
+
+
+def test_an_old_query_links_to_its_thread_on_the_form(staff, enrolled, people) -> None:
+    from data_management.queries import raise_query
+    from data_management.query_selectors import thread_url
+
+    form = registry.get("ENR").model.objects.get(subject=enrolled)
+    query = raise_query(
+        actor=people[Role.MONITOR],
+        subject=enrolled,
+        form_code="ENR",
+        instance=form,
+        text="Please check the consent date against the signed form.",
+    )
+    Query.objects.filter(pk=query.pk).update(raised_at=dt.datetime(2026, 2, 20, tzinfo=dt.UTC))
+    services.collect_due(ON)
+    note = Notification.objects.get(recipient=staff["inv01"], kind="query_old")
+    assert note.url == thread_url(query) and note.url.endswith(f"#query-{query.pk}")
