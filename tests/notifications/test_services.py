@@ -94,30 +94,37 @@ def test_a_kind_switched_off_is_not_mailed_but_sae_cannot_be(staff, enrolled) ->
     assert Preference(mail_kinds=[]).mails("sae_due")
 
 
+@pytest.mark.parametrize(
+    ("day", "at_utc"),
+    [
+        # 2026-03-29: Europe/Berlin moves from UTC+1 to UTC+2; 07:30 local is 05:30 UTC.
+        (dt.date(2026, 3, 29), dt.datetime(2026, 3, 29, 5, 30, tzinfo=dt.UTC)),
+        # 2026-10-25: back from UTC+2 to UTC+1 (02:00-03:00 happens twice); 07:30 is 06:30 UTC.
+        (dt.date(2026, 10, 25), dt.datetime(2026, 10, 25, 6, 30, tzinfo=dt.UTC)),
+    ],
+    ids=["spring-forward", "fall-back"],
+)
 def test_berlin_gets_its_digest_once_at_local_0730_on_the_dst_day(
-    settings, staff, enrolled, sites
+    settings, staff, enrolled, sites, day, at_utc
 ) -> None:
-    """2026-03-29: Europe/Berlin moves from UTC+1 to UTC+2; 07:30 local is 05:30 UTC."""
+    """A site in a zone with daylight saving gets its digest once, at its own 07:30."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     sites["01"].time_zone = "Europe/Berlin"
     sites["01"].save(update_fields=["time_zone"])
     sites["02"].is_active = False
     sites["02"].save(update_fields=["is_active"])
-    day = dt.date(2026, 3, 29)
     first: dict[str, dt.datetime] = {}
-    now = dt.datetime(2026, 3, 28, 23, 0, tzinfo=dt.UTC)  # 00:00 local
-    while now < dt.datetime(2026, 3, 29, 21, 0, tzinfo=dt.UTC):
+    now = dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC) - dt.timedelta(hours=3)
+    while now < dt.datetime.combine(day, dt.time(21, 0), tzinfo=dt.UTC):
         for digest in services.collect_due(now=now):
             if digest.local_date == day:
                 first.setdefault(digest.recipient.username, now)
             services.send_digest(digest.pk)
         now += dt.timedelta(minutes=30)
-    assert first == {
-        "inv01": dt.datetime(2026, 3, 29, 5, 30, tzinfo=dt.UTC),
-        "sc01": dt.datetime(2026, 3, 29, 5, 30, tzinfo=dt.UTC),
-    }
+    assert first == {"inv01": at_utc, "sc01": at_utc}
     assert Digest.objects.filter(local_date=day).count() == 2
-    assert sorted(m.to[0] for m in mail.outbox) == ["inv01@example.org", "sc01@example.org"]
+    of_the_day = [m.to[0] for m in mail.outbox if day.isoformat() in m.subject]
+    assert sorted(of_the_day) == ["inv01@example.org", "sc01@example.org"]
 
 
 def test_shanghai_digest_waits_for_local_0730(staff, enrolled) -> None:
