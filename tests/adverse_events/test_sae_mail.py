@@ -128,7 +128,11 @@ def test_initial_mail_content(investigator, treated, team) -> None:
     assert mimetype == "text/html"
     assert f'<a href="{link}">Open the AE form</a>' in html
     assert '<th scope="row" align="left">Subject ID</th><td>01-001</td>' in html
-    assert message.extra_headers == {"X-EDC-Safety-Mail": f"initial:{ae.pk}:1"}
+    mail_pk = SafetyMail.objects.get(adverse_event=ae).pk
+    assert message.extra_headers == {
+        "X-EDC-Safety-Mail": f"initial:{ae.pk}:1",
+        "Message-ID": f"<anlo-hcc.safety-{mail_pk}-0@localhost>",  # the same on every attempt
+    }
     assert (sent.subject_line, sent.sent_at is not None) == (message.subject, True)
 
 
