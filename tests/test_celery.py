@@ -11,6 +11,7 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from study.tasks import ping
+from tests.celery_results import results_in_memory
 from trial_edc.celery import app
 
 # One xdist group: only one test process at a time runs a worker on the shared broker.
@@ -18,12 +19,11 @@ pytestmark = pytest.mark.xdist_group("celery")
 
 
 def _round_trip(value: str) -> str:
-    app.conf.result_backend = "cache+memory://"
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            return str(ping.delay(value).get(timeout=20))
-    finally:
-        app.conf.result_backend = None
+    with (
+        results_in_memory(app),
+        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+    ):
+        return str(ping.delay(value).get(timeout=20))
 
 
 def test_a_real_worker_on_the_configured_broker_runs_a_task() -> None:

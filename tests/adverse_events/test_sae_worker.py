@@ -21,6 +21,7 @@ from django.db import transaction
 from adverse_events import tasks
 from adverse_events.models import SafetyMail
 from study.tasks import ping
+from tests.celery_results import results_in_memory
 from trial_edc.celery import app
 
 from .conftest import DAY1, SERIOUS, save_ae
@@ -35,21 +36,12 @@ AWARE = DAY1 + dt.timedelta(days=8)
 @pytest.fixture
 def worker(settings) -> Iterator[None]:
     settings.EDC_SAFETY_CONTACTS = ["pv@example.org"]
-    app.conf.result_backend = "cache+memory://"  # for the ping that proves the queue drained
-    forget_backend()  # an earlier test in this process made the app cache "no backend"
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        app.conf.result_backend = None
-        forget_backend()
-
-
-def forget_backend() -> None:
-    """Celery keeps the result backend it first made (per app, or per thread); drop it so
-    the next use reads the configuration again."""
-    app._backend_cache = None
-    vars(app._local).pop("backend", None)
+    # results for the ping that proves the queue drained
+    with (
+        results_in_memory(app),
+        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+    ):
+        yield
 
 
 def wait_for(condition: Callable[[], bool]) -> bool:
